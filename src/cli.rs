@@ -1,0 +1,305 @@
+//! The command line: what the user typed (`Cli`, clap derive), turned into
+//! what grace will do (`Config`). Every option also reads a `GRACE_*`
+//! environment variable, so a manifest can configure grace without touching
+//! the image's ENTRYPOINT. Usage errors are one line and exit 125.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Parser, ValueEnum};
+
+use crate::config::{self, Config, Forward, SignalMap};
+use crate::exit::{self, ExitPolicy};
+use crate::logging::{Format, Level};
+use crate::signals::Signal;
+
+const AFTER_HELP: &str = "\
+Every option can also be set through the environment variable shown.
+
+Exit status: the command's own; 128+N if signal N killed it (137 after grace's
+SIGKILL); 125 if grace itself failed or was misused; 126 if COMMAND cannot be
+executed; 127 if COMMAND was not found.
+
+In a Dockerfile (exec form, so that grace is PID 1):
+    ENTRYPOINT [\"/grace\", \"--\"]
+    CMD [\"/start.sh\"]";
+
+/// grace: a PID-1 init for containers. It runs COMMAND in its own process
+/// group, forwards every signal to it, reaps zombies, and on SIGTERM/SIGINT
+/// stops the whole tree within the grace period, with SIGKILL at the end.
+#[derive(Parser, Debug)]
+#[command(name = "grace", version, about, long_about = None, after_help = AFTER_HELP)]
+#[command(max_term_width = 100)]
+pub struct Cli {
+    /// The whole time from the first stop signal to SIGKILL: 500ms, 8s, 2m,
+    /// 1m30s; a bare number is seconds.
+    #[arg(long, env = "GRACE_PERIOD", value_name = "DURATION", default_value = "8s",
+          value_parser = config::parse_duration)]
+    grace_period: Duration,
+
+    /// Keep the app running this long after the stop signal before telling
+    /// it (for load balancers); part of the grace period.
+    #[arg(long, env = "GRACE_STOP_DELAY", value_name = "DURATION", default_value = "0",
+          value_parser = config::parse_duration)]
+    stop_delay: Duration,
+
+    /// Send forwarded signals to the child's process group, or to the child alone.
+    #[arg(long, env = "GRACE_FORWARD_TO", value_name = "TARGET", value_enum, default_value_t = ForwardTo::Group)]
+    forward_to: ForwardTo,
+
+    /// The signal the app receives when a stop begins (on TERM or INT),
+    /// like Docker's STOPSIGNAL: e.g. QUIT for nginx.
+    #[arg(long, env = "GRACE_STOP_SIGNAL", value_name = "SIGNAL", value_parser = Signal::parse)]
+    stop_signal: Option<Signal>,
+
+    /// Rewrite a received signal before forwarding it; TO may be `none` to
+    /// drop it. Repeatable; the environment takes a comma-separated list.
+    #[arg(long = "map-signal", env = "GRACE_MAP_SIGNAL", value_name = "FROM:TO",
+          value_delimiter = ',', value_parser = config::parse_signal_rule)]
+    map_signal: Vec<(Signal, Option<Signal>)>,
+
+    /// Exit 0 when the app ended because of the stop signal grace sent it
+    /// (exit 128+N, or killed by N). A SIGKILL after the grace period stays 137.
+    #[arg(long, env = "GRACE_CLEAN_STOP_EXIT_ZERO", action = ArgAction::SetTrue,
+          value_parser = BoolishValueParser::new())]
+    clean_stop_exit_zero: bool,
+
+    /// Rewrite grace's exit code, applied last. Repeatable; the environment
+    /// takes a comma-separated list.
+    #[arg(long = "exit-code-map", env = "GRACE_EXIT_CODE_MAP", value_name = "FROM:TO",
+          value_delimiter = ',', value_parser = exit::parse_code_map)]
+    exit_code_map: Vec<(u8, u8)>,
+
+    /// Stop the app (the normal stop sequence) when grace's parent dies.
+    #[arg(long, env = "GRACE_PARENT_DEATH_STOP", action = ArgAction::SetTrue,
+          value_parser = BoolishValueParser::new())]
+    parent_death_stop: bool,
+
+    /// Log level: error, warn, info (default), debug, trace, off.
+    #[arg(long, env = "GRACE_LOG", value_name = "LEVEL", value_enum)]
+    log_level: Option<Level>,
+
+    /// Log format: text or json (one object per line).
+    #[arg(long, env = "GRACE_LOG_FORMAT", value_name = "FORMAT", value_enum, default_value_t = Format::Text)]
+    log_format: Format,
+
+    /// More logs: -v debug (each signal and reaped pid), -vv trace.
+    #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
+    verbose: u8,
+
+    /// Fewer logs: -q warnings and errors only, -qq errors only.
+    #[arg(short, long, action = ArgAction::Count)]
+    quiet: u8,
+
+    /// The command to run, and its arguments (passed through untouched).
+    #[arg(value_name = "COMMAND", required = true, trailing_var_arg = true, num_args = 1..)]
+    command: Vec<OsString>,
+}
+
+/// `--forward-to` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ForwardTo {
+    Group,
+    Child,
+}
+
+impl Cli {
+    /// The log level from -v/-q, else `--log-level`/`GRACE_LOG`, else info.
+    #[must_use]
+    pub fn log_level(&self) -> Level {
+        match (self.verbose, self.quiet) {
+            (0, 0) => self.log_level.unwrap_or(Level::Info),
+            (1, _) => Level::Debug,
+            (v, _) if v > 1 => Level::Trace,
+            (_, 1) => Level::Warn,
+            _ => Level::Error,
+        }
+    }
+
+    /// The log format.
+    #[must_use]
+    pub fn log_format(&self) -> Format {
+        self.log_format
+    }
+
+    /// Validates the combination and builds the configuration.
+    pub fn into_config(self) -> Result<Config, String> {
+        if !self.stop_delay.is_zero() && self.stop_delay >= self.grace_period {
+            return Err(format!(
+                "--stop-delay ({:?}) must be shorter than --grace-period ({:?}): the delay is part of the grace period",
+                self.stop_delay, self.grace_period
+            ));
+        }
+        let mut command = self.command.into_iter();
+        let program = command.next().ok_or("a COMMAND is required")?;
+        Ok(Config {
+            program,
+            args: command.collect(),
+            grace: self.grace_period,
+            stop_delay: self.stop_delay,
+            forward: match self.forward_to {
+                ForwardTo::Group => Forward::Group,
+                ForwardTo::Child => Forward::Child,
+            },
+            signals: SignalMap {
+                stop_signal: self.stop_signal,
+                rules: self.map_signal,
+            },
+            exit: ExitPolicy {
+                clean_stop_zero: self.clean_stop_exit_zero,
+                map: self.exit_code_map,
+            },
+            parent_death_stop: self.parent_death_stop,
+        })
+    }
+}
+
+/// Turns a clap error into one line: clap prints a paragraph, a usage block
+/// and a hint; a container log wants the first paragraph, joined.
+#[must_use]
+pub fn one_line(err: &clap::Error) -> String {
+    let text = err.to_string();
+    let first: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let joined = first.join(" ");
+    let message = joined.strip_prefix("error: ").unwrap_or(&joined);
+    format!("{message} (see 'grace --help')")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("grace").chain(args.iter().copied()))
+    }
+
+    fn command(cli: &Cli) -> Vec<&str> {
+        cli.command
+            .iter()
+            .map(|s| s.to_str().expect("utf-8 in test"))
+            .collect()
+    }
+
+    #[test]
+    fn child_flags_pass_through_with_or_without_dashes() {
+        let cli = parse(&["sh", "-c", "echo $1", "sh", "-v"]).expect("parses");
+        assert_eq!(command(&cli), ["sh", "-c", "echo $1", "sh", "-v"]);
+        assert_eq!(cli.verbose, 0, "-v after COMMAND is the child's");
+        let cli = parse(&["-v", "--", "app", "--grace-period", "1s"]).expect("parses");
+        assert_eq!(command(&cli), ["app", "--grace-period", "1s"]);
+        assert_eq!(cli.grace_period, Duration::from_secs(8));
+        assert_eq!(cli.verbose, 1);
+    }
+
+    #[test]
+    fn grace_flags_before_the_command() {
+        let cli = parse(&[
+            "--grace-period",
+            "1m30s",
+            "--stop-delay=5",
+            "--forward-to",
+            "child",
+            "app",
+        ])
+        .expect("parses");
+        let cfg = cli.into_config().expect("valid");
+        assert_eq!(cfg.grace, Duration::from_secs(90));
+        assert_eq!(cfg.stop_delay, Duration::from_secs(5));
+        assert_eq!(cfg.forward, Forward::Child);
+        assert_eq!(cfg.program, "app");
+        assert!(cfg.args.is_empty());
+    }
+
+    #[test]
+    fn usage_errors() {
+        for args in [
+            &["--no-such-flag", "--", "app"][..],
+            &["--grace-period", "banana", "app"],
+            &[],
+            &["--forward-to", "everyone", "app"],
+            &["--map-signal", "TERM", "app"],
+            &["--stop-signal", "SIGFOO", "app"],
+            &["--exit-code-map", "143:300", "app"],
+            &["-v", "-q", "app"],
+        ] {
+            let err = parse(args).expect_err("must be a usage error");
+            assert!(err.use_stderr(), "{args:?}");
+            let line = one_line(&err);
+            assert!(!line.contains('\n'), "{line}");
+        }
+        let err = parse(&["--grace-period", "banana", "app"]).expect_err("usage error");
+        let line = one_line(&err);
+        assert!(
+            line.contains("--grace-period") && line.contains("banana"),
+            "{line}"
+        );
+        let err = parse(&[]).expect_err("usage error");
+        assert!(one_line(&err).contains("<COMMAND>"), "{}", one_line(&err));
+    }
+
+    #[test]
+    fn stop_delay_must_fit_in_the_grace_period() {
+        let cli = parse(&["--grace-period", "5s", "--stop-delay", "5s", "app"]).expect("parses");
+        assert!(cli.into_config().is_err());
+        let cli = parse(&["--grace-period", "0", "app"]).expect("parses");
+        assert!(cli.into_config().is_ok(), "no delay fits any period");
+    }
+
+    #[test]
+    fn repeatable_maps() {
+        let cli = parse(&[
+            "--map-signal",
+            "TERM:QUIT",
+            "--map-signal",
+            "USR1:none",
+            "--exit-code-map",
+            "143:0",
+            "app",
+        ])
+        .expect("parses");
+        let cfg = cli.into_config().expect("valid");
+        assert_eq!(cfg.signals.map(Signal::TERM), Some(Signal::QUIT));
+        assert_eq!(cfg.signals.map(Signal::USR1), None);
+        assert_eq!(cfg.exit.map, vec![(143, 0)]);
+    }
+
+    #[test]
+    fn help_and_version_are_not_errors() {
+        for flag in ["--help", "--version", "-h", "-V"] {
+            let err = parse(&[flag]).expect_err("clap reports help as an error kind");
+            assert!(!err.use_stderr(), "{flag}");
+        }
+    }
+
+    #[test]
+    fn verbosity() {
+        assert_eq!(parse(&["app"]).expect("parses").log_level(), Level::Info);
+        assert_eq!(
+            parse(&["-v", "app"]).expect("parses").log_level(),
+            Level::Debug
+        );
+        assert_eq!(
+            parse(&["-vv", "app"]).expect("parses").log_level(),
+            Level::Trace
+        );
+        assert_eq!(
+            parse(&["-q", "app"]).expect("parses").log_level(),
+            Level::Warn
+        );
+        assert_eq!(
+            parse(&["-qq", "app"]).expect("parses").log_level(),
+            Level::Error
+        );
+        assert_eq!(
+            parse(&["--log-level", "debug", "app"])
+                .expect("parses")
+                .log_level(),
+            Level::Debug
+        );
+    }
+}

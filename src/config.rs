@@ -1,0 +1,234 @@
+//! What grace will do, validated: plain data built from the command line by
+//! `cli`, read by the supervisor. Also the parsers for durations and signal
+//! maps, which the command line and the environment share.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use crate::exit::ExitPolicy;
+use crate::signals::Signal;
+
+/// Where forwarded signals go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forward {
+    /// The child's whole process group (the default).
+    Group,
+    /// The child alone.
+    Child,
+}
+
+/// The validated configuration of one run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    /// The whole budget from the first stop signal to SIGKILL.
+    pub grace: Duration,
+    /// How long the app keeps running after a stop signal before it is told.
+    pub stop_delay: Duration,
+    pub forward: Forward,
+    pub signals: SignalMap,
+    pub exit: ExitPolicy,
+    /// Stop when grace's parent dies (`PR_SET_PDEATHSIG`).
+    pub parent_death_stop: bool,
+}
+
+/// Rewrites of received signals before they are forwarded, and which
+/// received signals begin a stop.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignalMap {
+    /// What the app receives when a stop begins (`--stop-signal`).
+    pub stop_signal: Option<Signal>,
+    /// Explicit `FROM:TO` rewrites; `None` drops the signal.
+    pub rules: Vec<(Signal, Option<Signal>)>,
+}
+
+impl SignalMap {
+    /// What to forward when `received` arrives; `None` means drop it.
+    #[must_use]
+    pub fn map(&self, received: Signal) -> Option<Signal> {
+        if let Some((_, to)) = self.rules.iter().rev().find(|(from, _)| *from == received) {
+            return *to;
+        }
+        match self.stop_signal {
+            Some(stop) if received == Signal::TERM || received == Signal::INT => Some(stop),
+            _ => Some(received),
+        }
+    }
+
+    /// Whether `received` begins a stop: TERM, INT, or the configured stop
+    /// signal itself (so an image whose STOPSIGNAL is QUIT still stops), unless
+    /// a rule drops it.
+    #[must_use]
+    pub fn is_stop(&self, received: Signal) -> bool {
+        let trigger = received == Signal::TERM
+            || received == Signal::INT
+            || self.stop_signal == Some(received);
+        trigger && self.map(received).is_some()
+    }
+
+    /// The signal sent to processes that are told to stop without a received
+    /// signal of their own (the drain after the main child exits).
+    #[must_use]
+    pub fn drain_signal(&self) -> Signal {
+        self.map(Signal::TERM).unwrap_or(Signal::TERM)
+    }
+}
+
+/// Parses `FROM:TO`; `TO` may be `0` or `none` to drop the signal.
+pub fn parse_signal_rule(text: &str) -> Result<(Signal, Option<Signal>), String> {
+    let (from, to) = text
+        .split_once(':')
+        .ok_or_else(|| format!("'{text}' is not FROM:TO"))?;
+    let from = Signal::parse(from)?;
+    let to = match to.trim() {
+        "0" => None,
+        t if t.eq_ignore_ascii_case("none") => None,
+        t => Some(Signal::parse(t)?),
+    };
+    Ok((from, to))
+}
+
+/// Parses `500ms`, `8s`, `2m`, `1m30s`, `1h`, `1.5s`; a bare number is
+/// seconds, like Kubernetes' `terminationGracePeriodSeconds`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let bad = || format!("invalid duration '{text}' (use e.g. 500ms, 8s, 2m, 1m30s)");
+    if t.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(secs) = t.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs).map_err(|_| bad());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let (number, tail) = rest.split_at(split);
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(unit_len);
+        let value: f64 = number.parse().map_err(|_| bad())?;
+        let scale = match unit {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += Duration::try_from_secs_f64(value * scale).map_err(|_| bad())?;
+        rest = next;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sig(s: &str) -> Signal {
+        Signal::parse(s).expect("valid signal in test")
+    }
+
+    #[test]
+    fn durations() {
+        for (text, ms) in [
+            ("500ms", 500),
+            ("8s", 8000),
+            ("8", 8000),
+            ("0", 0),
+            ("0s", 0),
+            ("1.5", 1500),
+            ("1.5s", 1500),
+            ("2m", 120_000),
+            ("1m30s", 90_000),
+            ("1h", 3_600_000),
+            ("1h1m1s1ms", 3_661_001),
+            (" 30s ", 30_000),
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_millis(ms)),
+                "{text}"
+            );
+        }
+        for bad in [
+            "", "banana", "5x", "s", "-1", "1 s", "1.2.3s", "ms5", "nan", "inf", "1e400",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn signal_rules() {
+        assert_eq!(
+            parse_signal_rule("TERM:QUIT"),
+            Ok((sig("TERM"), Some(sig("QUIT"))))
+        );
+        assert_eq!(parse_signal_rule("sigusr1:none"), Ok((sig("USR1"), None)));
+        assert_eq!(parse_signal_rule("HUP:0"), Ok((sig("HUP"), None)));
+        assert_eq!(
+            parse_signal_rule("RTMIN+3:15"),
+            Ok((sig("RTMIN+3"), Some(sig("TERM"))))
+        );
+        for bad in ["TERM", "TERM:", ":QUIT", "FOO:QUIT", "TERM:BAR"] {
+            assert!(parse_signal_rule(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn mapping_and_stop_triggers() {
+        let plain = SignalMap::default();
+        assert_eq!(plain.map(sig("HUP")), Some(sig("HUP")));
+        assert!(plain.is_stop(sig("TERM")) && plain.is_stop(sig("INT")));
+        assert!(!plain.is_stop(sig("QUIT")) && !plain.is_stop(sig("HUP")));
+        assert_eq!(plain.drain_signal(), sig("TERM"));
+
+        let nginx = SignalMap {
+            stop_signal: Some(sig("QUIT")),
+            rules: vec![],
+        };
+        assert_eq!(nginx.map(sig("TERM")), Some(sig("QUIT")));
+        assert_eq!(nginx.map(sig("INT")), Some(sig("QUIT")));
+        assert!(
+            nginx.is_stop(sig("QUIT")),
+            "STOPSIGNAL QUIT images still stop"
+        );
+        assert_eq!(nginx.drain_signal(), sig("QUIT"));
+
+        let rules = SignalMap {
+            stop_signal: Some(sig("QUIT")),
+            rules: vec![
+                (sig("INT"), None),
+                (sig("TERM"), Some(sig("WINCH"))),
+                (sig("USR1"), Some(sig("HUP"))),
+            ],
+        };
+        assert_eq!(
+            rules.map(sig("TERM")),
+            Some(sig("WINCH")),
+            "an explicit rule beats --stop-signal"
+        );
+        assert_eq!(rules.map(sig("INT")), None);
+        assert!(
+            !rules.is_stop(sig("INT")),
+            "a dropped signal starts nothing"
+        );
+        assert!(rules.is_stop(sig("TERM")));
+        assert_eq!(rules.map(sig("USR1")), Some(sig("HUP")));
+        assert!(
+            !rules.is_stop(sig("USR1")),
+            "only the received signal decides"
+        );
+        assert_eq!(rules.drain_signal(), sig("WINCH"));
+
+        let last_wins = SignalMap {
+            stop_signal: None,
+            rules: vec![(sig("HUP"), None), (sig("HUP"), Some(sig("USR2")))],
+        };
+        assert_eq!(last_wins.map(sig("HUP")), Some(sig("USR2")));
+    }
+}

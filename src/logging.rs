@@ -1,0 +1,195 @@
+//! Log output: one line per tracing event on stderr, as text or JSON.
+//!
+//! stdout and stderr belong to the app; grace writes only to stderr, only
+//! through here, and each line in a single write(2) so that it does not
+//! interleave with the app's output mid-line. No timestamps: the runtime
+//! adds them. A small layer of our own instead of tracing-subscriber's `fmt`
+//! and `json` features keeps the static binary small.
+
+use std::fmt::{self, Write as _};
+use std::io::{self, Write as _};
+
+use clap::ValueEnum;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
+
+/// How verbose grace is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Level {
+    Off,
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+/// How each line is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// `grace: message key=value ...`
+    Text,
+    /// One JSON object per line: `{"logger":"grace","level":"info","message":..}`.
+    Json,
+}
+
+/// Installs the global subscriber. Failure (a subscriber already set) only
+/// means no logs, never a reason to stop supervising.
+pub fn init(level: Level, format: Format) {
+    let filter = match level {
+        Level::Off => LevelFilter::OFF,
+        Level::Error => LevelFilter::ERROR,
+        Level::Warn => LevelFilter::WARN,
+        Level::Info => LevelFilter::INFO,
+        Level::Debug => LevelFilter::DEBUG,
+        Level::Trace => LevelFilter::TRACE,
+    };
+    let subscriber = tracing_subscriber::registry()
+        .with(filter)
+        .with(Lines { format });
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+struct Lines {
+    format: Format,
+}
+
+impl<S: Subscriber> Layer<S> for Lines {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let line = render(self.format, event);
+        // One write per line. A closed stderr must not take grace down.
+        let _ = io::stderr().lock().write_all(line.as_bytes());
+    }
+}
+
+fn render(format: Format, event: &Event<'_>) -> String {
+    let level = *event.metadata().level();
+    let mut fields = Fields {
+        format,
+        message: String::new(),
+        rest: String::new(),
+    };
+    event.record(&mut fields);
+    let mut line = String::with_capacity(64 + fields.message.len() + fields.rest.len());
+    match format {
+        Format::Text => {
+            let tag = match level {
+                tracing::Level::ERROR | tracing::Level::INFO => "",
+                tracing::Level::WARN => "warning: ",
+                tracing::Level::DEBUG => "debug: ",
+                tracing::Level::TRACE => "trace: ",
+            };
+            let _ = write!(line, "grace: {tag}{}{}", fields.message, fields.rest);
+        }
+        Format::Json => {
+            line.push_str("{\"logger\":\"grace\",\"level\":\"");
+            line.push_str(&level.as_str().to_ascii_lowercase());
+            line.push_str("\",\"message\":");
+            json_string(&mut line, &fields.message);
+            line.push_str(&fields.rest);
+            line.push('}');
+        }
+    }
+    line.push('\n');
+    line
+}
+
+/// Collects an event's fields: the message apart, the rest as ` key=value`
+/// (text) or `,"key":value` (JSON).
+struct Fields {
+    format: Format,
+    message: String,
+    rest: String,
+}
+
+impl Fields {
+    fn key(&mut self, field: &Field) {
+        match self.format {
+            Format::Text => {
+                let _ = write!(self.rest, " {}=", field.name());
+            }
+            Format::Json => {
+                self.rest.push(',');
+                json_string(&mut self.rest, field.name());
+                self.rest.push(':');
+            }
+        }
+    }
+
+    fn raw(&mut self, field: &Field, value: &dyn fmt::Display) {
+        if field.name() == "message" {
+            let _ = write!(self.message, "{value}");
+            return;
+        }
+        self.key(field);
+        let _ = write!(self.rest, "{value}");
+    }
+}
+
+impl Visit for Fields {
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.raw(field, &value);
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.raw(field, &value);
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.raw(field, &value);
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message.push_str(value);
+            return;
+        }
+        self.key(field);
+        match self.format {
+            Format::Json => json_string(&mut self.rest, value),
+            Format::Text if value.is_empty() || value.contains([' ', '"', '=']) => {
+                let _ = write!(self.rest, "{value:?}");
+            }
+            Format::Text => self.rest.push_str(value),
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        // `%x` fields and the message arrive here, already formatted.
+        let text = format!("{value:?}");
+        self.record_str(field, &text);
+    }
+}
+
+/// Appends `s` as a JSON string literal (RFC 8259 escaping).
+fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escaping() {
+        let mut s = String::new();
+        json_string(&mut s, "a\"b\\c\nd\u{1}é");
+        assert_eq!(s, r#""a\"b\\c\nd\u0001é""#);
+    }
+}

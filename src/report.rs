@@ -1,0 +1,153 @@
+//! The shutdown report: one line at the end of every run that involved a
+//! stop, a SIGKILL or leftovers, saying what came in, what was sent to whom,
+//! how the main child ended and when, and who had to be killed. In
+//! `--log-format json` it is one JSON object with the same fields.
+
+use std::fmt::{self, Write as _};
+use std::time::Instant;
+
+use nix::unistd::Pid;
+
+use crate::signals::Signal;
+use crate::supervisor::{State, millis};
+
+/// How many killed processes the report names; the rest are counted.
+const NAMED: usize = 8;
+
+/// Why a stop began.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// grace received this stop signal.
+    Signal(Signal),
+    /// grace's parent died (`--parent-death-stop`).
+    ParentDied,
+    /// The main child exited and left processes behind.
+    MainExited,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Signal(s) => write!(f, "{s}"),
+            Reason::ParentDied => f.write_str("parent died"),
+            Reason::MainExited => f.write_str("main child exited"),
+        }
+    }
+}
+
+/// What the supervisor did, collected as it happened.
+#[derive(Debug)]
+pub struct Report {
+    pub started: Instant,
+    pub main_ended: Option<Instant>,
+    pub stop: Option<(Reason, Instant)>,
+    /// Signals forwarded, in first-seen order, with counts.
+    pub forwarded: Vec<(Signal, u32)>,
+    /// Processes that were sent the stop signal.
+    pub told: usize,
+    /// Processes that needed SIGKILL: pid and name.
+    pub killed: Vec<(i32, String)>,
+    /// Processes other than the main child that grace reaped.
+    pub orphans: u32,
+}
+
+impl Report {
+    #[must_use]
+    pub fn new(started: Instant) -> Report {
+        Report {
+            started,
+            main_ended: None,
+            stop: None,
+            forwarded: Vec::new(),
+            told: 0,
+            killed: Vec::new(),
+            orphans: 0,
+        }
+    }
+
+    /// Counts one forwarded signal.
+    pub fn forwarded(&mut self, sig: Signal) {
+        match self.forwarded.iter_mut().find(|(s, _)| *s == sig) {
+            Some((_, n)) => *n += 1,
+            None => self.forwarded.push((sig, 1)),
+        }
+    }
+
+    /// The stop's reason, for log lines written before the end.
+    #[must_use]
+    pub fn reason(&self) -> String {
+        self.stop
+            .map_or_else(|| "none".to_owned(), |(r, _)| r.to_string())
+    }
+
+    /// Writes the report if the run involved a stop, a kill or leftovers.
+    pub fn finish(&self, state: &State, main: Pid, code: u8) {
+        let Some((reason, stop_at)) = self.stop else {
+            if self.killed.is_empty() {
+                return;
+            }
+            // Unreachable in practice (a kill needs a stop), but never silent.
+            tracing::warn!(
+                killed = self.killed.len(),
+                "processes were killed without a stop"
+            );
+            return;
+        };
+        let now = Instant::now();
+        let status = state
+            .main
+            .map_or_else(|| "not reaped".to_owned(), |s| s.to_string());
+        let forwarded = self
+            .forwarded
+            .iter()
+            .fold(String::new(), |mut out, (s, n)| {
+                let sep = if out.is_empty() { "" } else { "," };
+                let _ = if *n > 1 {
+                    write!(out, "{sep}{s}x{n}")
+                } else {
+                    write!(out, "{sep}{s}")
+                };
+                out
+            });
+        let killed_names =
+            self.killed
+                .iter()
+                .take(NAMED)
+                .fold(String::new(), |mut out, (pid, name)| {
+                    let sep = if out.is_empty() { "" } else { "," };
+                    let _ = write!(out, "{sep}{pid}:{name}");
+                    out
+                });
+        let more = self.killed.len().saturating_sub(NAMED);
+        let run_ms = millis(
+            self.main_ended
+                .unwrap_or(now)
+                .saturating_duration_since(self.started),
+        );
+        let stop_ms = millis(now.saturating_duration_since(stop_at));
+        let message = match (self.killed.len(), state.main) {
+            (0, Some(s)) => {
+                format!("stopped: main child {s} {stop_ms}ms after the stop began ({reason})")
+            }
+            (n, _) => format!(
+                "stopped: SIGKILL needed for {n} process(es) after the grace period ({reason})"
+            ),
+        };
+        tracing::info!(
+            event = "shutdown",
+            reason = %reason,
+            forwarded = forwarded.as_str(),
+            main_pid = main.as_raw(),
+            main_status = status.as_str(),
+            main_runtime_ms = run_ms,
+            stop_to_exit_ms = stop_ms,
+            told = self.told,
+            killed = self.killed.len(),
+            killed_pids = killed_names.as_str(),
+            killed_more = more,
+            orphans_reaped = self.orphans,
+            exit_code = code,
+            "{message}"
+        );
+    }
+}

@@ -1,0 +1,892 @@
+//! The supervisor: a small state machine ([`step`], pure, no system calls)
+//! and the one event loop around it ([`run`]).
+//!
+//! ```text
+//!  Running ──stop signal──▶ Delaying (--stop-delay) ──delay over / 2nd stop──▶ Stopping
+//!  Running ──stop signal, no delay──────────────────────────────────────────▶ Stopping
+//!  Running/Delaying/Stopping ──main child exits, others left──▶ Draining
+//!  Stopping/Draining ──grace deadline──▶ Killing (SIGKILL to everything)
+//!  any ──main child gone and nothing left (or Killing gives up)──▶ exit
+//! ```
+//!
+//! The loop blocks in one `ppoll` on the signal socket, with the next
+//! deadline as its timeout and none at all while nothing is pending: zero
+//! wake-ups while idle. There are no threads and no timers besides that.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::SigSet;
+use nix::unistd::{Pid, getpgrp, getpid, getppid};
+
+use crate::config::{Config, Forward};
+use crate::error::Error;
+use crate::exit::Status;
+use crate::report::{Reason, Report};
+use crate::signals::{Inherited, Signal, SignalSource};
+use crate::tree::{self, Scope};
+use crate::{reaper, spawn, sys};
+
+/// How long grace waits for its SIGKILL to take effect before it exits
+/// anyway (a process stuck in uninterruptible sleep cannot die sooner).
+pub const KILL_WAIT: Duration = Duration::from_secs(2);
+
+/// Where the run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// The main child runs; signals are forwarded.
+    Running,
+    /// A stop began but `--stop-delay` holds it back until `until`.
+    Delaying { until: Instant, signal: Signal },
+    /// The stop signal was forwarded; SIGKILL at the deadline.
+    Stopping,
+    /// The main child is gone; waiting for the rest of the tree.
+    Draining,
+    /// SIGKILL was sent; waiting for the dead to be reaped.
+    Killing { give_up: Instant },
+}
+
+/// Everything `step` decides on.
+#[derive(Clone, Debug)]
+pub struct State {
+    pub phase: Phase,
+    /// When everything left gets SIGKILL.
+    pub kill_at: Option<Instant>,
+    /// Why and when the stop began.
+    pub stop: Option<(Reason, Instant)>,
+    /// The stop signal grace forwarded, once it has.
+    pub sent: Option<Signal>,
+    /// Whether the stop signal already reached the whole tree.
+    pub tree_told: bool,
+    /// How the main child ended, once reaped.
+    pub main: Option<Status>,
+    /// The stop signal in force when the main child ended, if it ended
+    /// during a stop grace had forwarded (for `--clean-stop-exit-zero`).
+    pub main_ended_by: Option<Signal>,
+}
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// grace received a signal (never SIGCHLD: that is the reaper's).
+    Signal(Signal),
+    /// grace's parent died (`--parent-death-stop`).
+    ParentDied,
+    /// The main child was reaped; `children_left` if grace still has others.
+    MainExited { status: Status, children_left: bool },
+    /// Every child of grace is gone (after the main child).
+    AllGone,
+    /// Time passed; deadlines may be due.
+    Tick,
+}
+
+/// What to do about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Forward a signal to the target (`--forward-to`), or to what is left
+    /// of the tree once the main child is gone.
+    Forward(Signal),
+    /// Begin the stop: this signal then SIGCONT to the target, and in group
+    /// mode to every other process of the tree.
+    Stop(Signal),
+    /// The main child is gone: this signal then SIGCONT to everything left.
+    Drain(Signal),
+    /// The deadline passed: SIGKILL to everything left.
+    Kill,
+    /// Exit with this code.
+    Exit(u8),
+}
+
+impl State {
+    #[must_use]
+    pub fn new() -> State {
+        State {
+            phase: Phase::Running,
+            kill_at: None,
+            stop: None,
+            sent: None,
+            tree_told: false,
+            main: None,
+            main_ended_by: None,
+        }
+    }
+
+    /// When the loop must wake up next, if ever.
+    #[must_use]
+    pub fn next_deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Running => None,
+            Phase::Delaying { until, .. } => Some(self.kill_at.map_or(until, |k| k.min(until))),
+            Phase::Stopping | Phase::Draining => self.kill_at,
+            Phase::Killing { give_up } => Some(give_up),
+        }
+    }
+
+    fn exit(&self, cfg: &Config) -> Action {
+        // Killing gave up with the main child unreaped: report it as killed.
+        let status = self.main.unwrap_or(Status::Signaled(Signal::KILL));
+        Action::Exit(cfg.exit.code(status, self.main_ended_by))
+    }
+
+    fn begin_stop(
+        &mut self,
+        reason: Reason,
+        signal: Signal,
+        cfg: &Config,
+        now: Instant,
+    ) -> Option<Action> {
+        self.stop = Some((reason, now));
+        self.kill_at = Some(now + cfg.grace);
+        if cfg.stop_delay.is_zero() {
+            Some(self.forward_stop(signal, cfg))
+        } else {
+            self.phase = Phase::Delaying {
+                until: now + cfg.stop_delay,
+                signal,
+            };
+            None
+        }
+    }
+
+    fn forward_stop(&mut self, signal: Signal, cfg: &Config) -> Action {
+        self.phase = Phase::Stopping;
+        self.sent = Some(signal);
+        self.tree_told = cfg.forward == Forward::Group;
+        Action::Stop(signal)
+    }
+
+    fn main_exited(
+        &mut self,
+        status: Status,
+        children_left: bool,
+        cfg: &Config,
+        now: Instant,
+    ) -> Option<Action> {
+        self.main = Some(status);
+        if self.phase == Phase::Stopping {
+            self.main_ended_by = self.sent;
+        }
+        if !children_left {
+            return Some(self.exit(cfg));
+        }
+        if matches!(self.phase, Phase::Killing { .. }) {
+            return None;
+        }
+        if self.stop.is_none() {
+            self.stop = Some((Reason::MainExited, now));
+        }
+        // The drain never waits longer than the grace period: from now if no
+        // stop was under way, else what is left of the stop's budget.
+        let kill_at = *self.kill_at.get_or_insert(now + cfg.grace);
+        let signal = match self.phase {
+            Phase::Delaying { signal, .. } => signal,
+            _ => self.sent.unwrap_or_else(|| cfg.signals.drain_signal()),
+        };
+        let told = self.tree_told;
+        self.phase = Phase::Draining;
+        self.tree_told = true;
+        if now >= kill_at {
+            return Some(self.kill(now));
+        }
+        (!told).then_some(Action::Drain(signal))
+    }
+
+    fn kill(&mut self, now: Instant) -> Action {
+        self.phase = Phase::Killing {
+            give_up: now + KILL_WAIT,
+        };
+        Action::Kill
+    }
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::new()
+    }
+}
+
+/// The transition function. Makes no system calls: every arrow of the
+/// diagram above is a unit test.
+pub fn step(state: &mut State, event: Event, cfg: &Config, now: Instant) -> Option<Action> {
+    let map = &cfg.signals;
+    match (state.phase, event) {
+        (
+            _,
+            Event::MainExited {
+                status,
+                children_left,
+            },
+        ) => state.main_exited(status, children_left, cfg, now),
+
+        (Phase::Running, Event::Signal(s)) if map.is_stop(s) => {
+            let signal = map.map(s)?;
+            state.begin_stop(Reason::Signal(s), signal, cfg, now)
+        }
+        (Phase::Running, Event::ParentDied) => {
+            state.begin_stop(Reason::ParentDied, map.drain_signal(), cfg, now)
+        }
+        // A second stop signal ends the delay: the impatient Ctrl-C twice.
+        (Phase::Delaying { .. }, Event::Signal(s)) if map.is_stop(s) => {
+            let signal = map.map(s)?;
+            Some(state.forward_stop(signal, cfg))
+        }
+        (Phase::Delaying { until, signal }, Event::Tick) if now >= until => {
+            Some(state.forward_stop(signal, cfg))
+        }
+        (Phase::Stopping | Phase::Draining, Event::Tick)
+            if state.kill_at.is_some_and(|k| now >= k) =>
+        {
+            Some(state.kill(now))
+        }
+        (Phase::Killing { give_up }, Event::Tick) if now >= give_up => Some(state.exit(cfg)),
+        (Phase::Draining | Phase::Killing { .. }, Event::AllGone) if state.main.is_some() => {
+            Some(state.exit(cfg))
+        }
+        // Everything else received is forwarded, mapped; a repeated stop
+        // signal too, without moving the deadline. Nothing after SIGKILL.
+        (Phase::Killing { .. }, Event::Signal(_))
+        | (_, Event::ParentDied | Event::AllGone | Event::Tick) => None,
+        (_, Event::Signal(s)) => map.map(s).map(Action::Forward),
+    }
+}
+
+/// Runs `cfg` to completion and returns grace's exit code.
+pub fn run(cfg: &Config) -> Result<u8, Error> {
+    // First, before anything changes it: the state the child must inherit.
+    let inherited = Inherited::record().map_err(Error::SignalState)?;
+    let is_pid1 = getpid().as_raw() == 1;
+    // Ignored, never caught: a handled TTOU would restart a background
+    // write(2) to the terminal forever; ignored, the write simply proceeds.
+    for sig in [Signal::TTIN, Signal::TTOU] {
+        let _ = sys::ignore(sig.raw());
+    }
+    // Signals we were started with ignored stay ignored until the child has
+    // inherited that (posix_spawn can reset a signal to default, not ignore
+    // it); we catch them from then on. PIPE is special: see `spawn`.
+    let deferred: Vec<Signal> = Signal::forwardable()
+        .filter(|s| *s != Signal::PIPE && inherited.is_ignored(*s))
+        .collect();
+    let mut source = SignalSource::install(&deferred).map_err(Error::Signals)?;
+    // grace itself blocks nothing: what it inherited blocked is caught and
+    // forwarded, and the child gets the inherited mask back.
+    SigSet::empty().thread_set_mask().map_err(Error::Unblock)?;
+
+    if !is_pid1 {
+        // Orphans of the subtree are re-parented to us, not to the host's init.
+        if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+            tracing::warn!(error = %e, "could not become a subreaper: orphans will not be reaped by grace");
+        }
+    }
+    let parent = getppid();
+    let mut parent_gone = false;
+    if cfg.parent_death_stop && !is_pid1 {
+        match nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM) {
+            // The parent may have died before the prctl: check after it.
+            Ok(()) => parent_gone = getppid() != parent,
+            Err(e) => tracing::warn!(error = %e, "could not ask for a signal on parent death"),
+        }
+    }
+
+    let spawned = spawn::spawn(cfg, &inherited)?;
+    let started = Instant::now();
+    let main = spawned.pid;
+    tracing::debug!(pid = main.as_raw(), program = %cfg.program.to_string_lossy(), "spawned");
+    if let Err(e) = source.add(deferred) {
+        tracing::warn!(error = %e, "could not catch the signals grace was started with ignored");
+    }
+    // Never pin a mount, never hold a pipe or socket the child has closed.
+    let _ = nix::unistd::chdir("/");
+    close_inherited_fds(&source.fds());
+
+    let mut sup = Supervisor {
+        cfg,
+        main,
+        main_alive: true,
+        scope: Scope::detect(),
+        report: Report::new(started),
+    };
+    let mut state = State::new();
+    let mut signals = Vec::new();
+    let code = 'run: loop {
+        let mut events = Vec::new();
+        if std::mem::take(&mut parent_gone) {
+            events.push(Event::ParentDied);
+        }
+        source.drain(&mut signals);
+        for sig in signals.drain(..).filter(|s| *s != Signal::CHLD) {
+            tracing::debug!(signal = %sig, "received");
+            let died =
+                cfg.parent_death_stop && sig == Signal::TERM && !is_pid1 && getppid() != parent;
+            events.push(if died {
+                Event::ParentDied
+            } else {
+                Event::Signal(sig)
+            });
+        }
+        // Forward before reaping: while the main child is unreaped its pid
+        // and group id cannot be reused, so signalling them is always safe.
+        for event in events {
+            if let Some(code) = sup.handle(&mut state, event) {
+                break 'run code;
+            }
+        }
+        let reaped = reaper::reap_all(main).map_err(Error::Wait)?;
+        sup.report.orphans += reaped.others;
+        let event = match reaped.main {
+            Some(status) => {
+                sup.main_alive = false;
+                sup.report.main_ended = Some(Instant::now());
+                Some(Event::MainExited {
+                    status,
+                    children_left: reaped.children_left,
+                })
+            }
+            None if !sup.main_alive && !reaped.children_left => Some(Event::AllGone),
+            None => None,
+        };
+        for event in event.into_iter().chain([Event::Tick]) {
+            if let Some(code) = sup.handle(&mut state, event) {
+                break 'run code;
+            }
+        }
+        source.wait(state.next_deadline()).map_err(Error::Poll)?;
+    };
+
+    sup.report.finish(&state, main, code);
+    if let (Some(group), false) = (spawned.previous_foreground, is_pid1) {
+        spawn::restore_foreground(group);
+    } else if spawned.previous_foreground.is_some() {
+        tracing::trace!(
+            pgrp = getpgrp().as_raw(),
+            "leaving the terminal to the kernel"
+        );
+    }
+    Ok(code)
+}
+
+/// The I/O half: applies actions with real signals.
+struct Supervisor<'a> {
+    cfg: &'a Config,
+    main: Pid,
+    main_alive: bool,
+    scope: Scope,
+    report: Report,
+}
+
+impl Supervisor<'_> {
+    /// Feeds one event to `step` and applies the action; `Some(code)` to exit.
+    fn handle(&mut self, state: &mut State, event: Event) -> Option<u8> {
+        let before = state.phase;
+        let action = step(state, event, self.cfg, Instant::now());
+        if let (Phase::Running, Phase::Delaying { until, .. }) = (before, state.phase) {
+            let delay = until.saturating_duration_since(Instant::now());
+            tracing::info!(
+                ?event,
+                delay_ms = millis(delay),
+                "stop requested: keeping the app running for the stop delay"
+            );
+        }
+        if let Some(stop) = state.stop {
+            self.report.stop.get_or_insert(stop);
+        }
+        match action {
+            None => None,
+            Some(Action::Exit(code)) => Some(code),
+            Some(Action::Forward(sig)) => {
+                self.forward(sig);
+                None
+            }
+            Some(Action::Stop(sig)) => {
+                self.stop(sig, state);
+                None
+            }
+            Some(Action::Drain(sig)) => {
+                self.tell_tree(sig);
+                None
+            }
+            Some(Action::Kill) => {
+                self.kill();
+                None
+            }
+        }
+    }
+
+    fn group(&self) -> i32 {
+        -self.main.as_raw()
+    }
+
+    fn forward(&mut self, sig: Signal) {
+        self.report.forwarded(sig);
+        if !self.main_alive {
+            let left = tree::scan(self.scope);
+            self.signal_procs(&left, sig, false);
+            tracing::debug!(signal = %sig, processes = left.len(), "forwarded to what is left");
+            return;
+        }
+        let target = match self.cfg.forward {
+            Forward::Group => self.group(),
+            Forward::Child => self.main.as_raw(),
+        };
+        tree::send(target, sig);
+        tracing::debug!(signal = %sig, target, "forwarded");
+    }
+
+    fn stop(&mut self, sig: Signal, state: &State) {
+        self.report.forwarded(sig);
+        let group = self.cfg.forward == Forward::Group;
+        // Scan first: once the group has the signal, its members start
+        // exiting and would be missing from the count.
+        let procs = if group {
+            tree::scan(self.scope)
+        } else {
+            Vec::new()
+        };
+        let target = if group {
+            self.group()
+        } else {
+            self.main.as_raw()
+        };
+        tree::send(target, sig);
+        tree::send(target, Signal::CONT);
+        // Then everything that escaped the group (setsid daemons,
+        // double-forked helpers).
+        let others: Vec<_> = procs
+            .iter()
+            .filter(|p| p.pgrp != self.main)
+            .cloned()
+            .collect();
+        self.signal_procs(&others, sig, true);
+        let told = procs.len().max(1);
+        self.report.told += told;
+        let left = state
+            .kill_at
+            .map(|k| k.saturating_duration_since(Instant::now()));
+        tracing::info!(
+            reason = %self.report.reason(),
+            forwarded = %sig,
+            to = if group { "group" } else { "child" },
+            pid = self.main.as_raw(),
+            processes = told,
+            kill_in_ms = left.map_or(0, millis),
+            "stopping"
+        );
+    }
+
+    /// Sends `sig` then SIGCONT to every process left of the tree.
+    fn tell_tree(&mut self, sig: Signal) {
+        let left = tree::scan(self.scope);
+        self.signal_procs(&left, sig, true);
+        self.report.told += left.len();
+        tracing::debug!(signal = %sig, processes = left.len(), "told what is left of the tree");
+    }
+
+    /// Signals `procs`: their group at once when it is the main child's, the
+    /// rest one by one.
+    fn signal_procs(&self, procs: &[tree::Proc], sig: Signal, cont: bool) {
+        let group_left = procs.iter().any(|p| p.pgrp == self.main);
+        let send = |pid: i32| {
+            tree::send(pid, sig);
+            if cont {
+                tree::send(pid, Signal::CONT);
+            }
+        };
+        if group_left {
+            send(self.group());
+        }
+        for p in procs.iter().filter(|p| p.pgrp != self.main) {
+            send(p.pid.as_raw());
+        }
+    }
+
+    fn kill(&mut self) {
+        let left = tree::scan(self.scope);
+        if self.main_alive && !left.iter().any(|p| p.pid == self.main) {
+            // /proc unreadable: still name the main child.
+            self.report.killed.push((self.main.as_raw(), String::new()));
+        }
+        self.report
+            .killed
+            .extend(left.iter().map(|p| (p.pid.as_raw(), p.name.clone())));
+        if self.main_alive {
+            tree::send(self.group(), Signal::KILL);
+        }
+        self.signal_procs(&left, Signal::KILL, false);
+        if self.scope == Scope::Namespace {
+            // PID 1 of a container: whatever the scan missed (a fork racing
+            // it) dies too. kill(-1) never reaches PID 1 itself.
+            let _ = sys::kill(-1, Signal::KILL.raw());
+        }
+        tracing::warn!(
+            processes = self.report.killed.len(),
+            "grace period over: sent SIGKILL"
+        );
+    }
+}
+
+/// Closes every descriptor above stderr except grace's own. The child has
+/// its copies already; grace must not keep a pipe or socket open after the
+/// child closed it (an EOF the other end would never see).
+fn close_inherited_fds(keep: &[i32]) {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = dir
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2 && !keep.contains(fd))
+        .collect();
+    // The directory's own descriptor is in the list and is closed by now:
+    // closing it again fails with EBADF, harmlessly.
+    for fd in fds {
+        sys::close_inherited(fd);
+    }
+}
+
+/// Milliseconds, saturating.
+#[must_use]
+pub fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SignalMap;
+    use crate::exit::ExitPolicy;
+
+    fn cfg() -> Config {
+        Config {
+            program: "app".into(),
+            args: vec![],
+            grace: Duration::from_secs(10),
+            stop_delay: Duration::ZERO,
+            forward: Forward::Group,
+            signals: SignalMap::default(),
+            exit: ExitPolicy::default(),
+            parent_death_stop: false,
+        }
+    }
+
+    fn sig(s: &str) -> Signal {
+        Signal::parse(s).expect("valid signal in test")
+    }
+
+    fn secs(t0: Instant, s: u64) -> Instant {
+        t0 + Duration::from_secs(s)
+    }
+
+    const EXITED_0: Status = Status::Exited(0);
+
+    fn main_exit(status: Status, children_left: bool) -> Event {
+        Event::MainExited {
+            status,
+            children_left,
+        }
+    }
+
+    #[test]
+    fn running_forwards_other_signals_and_never_wakes() {
+        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
+        for name in ["HUP", "USR1", "USR2", "QUIT", "WINCH", "CONT", "RTMIN+3"] {
+            assert_eq!(
+                step(&mut s, Event::Signal(sig(name)), &c, t0),
+                Some(Action::Forward(sig(name)))
+            );
+        }
+        assert_eq!(step(&mut s, Event::Tick, &c, secs(t0, 1000)), None);
+        assert_eq!(s.phase, Phase::Running);
+        assert_eq!(s.next_deadline(), None, "idle: no timeout at all");
+    }
+
+    #[test]
+    fn stop_then_kill_at_the_deadline() {
+        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
+        assert_eq!(
+            step(&mut s, Event::Signal(Signal::TERM), &c, t0),
+            Some(Action::Stop(Signal::TERM))
+        );
+        assert_eq!(s.phase, Phase::Stopping);
+        assert_eq!(s.next_deadline(), Some(secs(t0, 10)));
+        assert_eq!(step(&mut s, Event::Tick, &c, secs(t0, 9)), None);
+        // A repeated stop signal is forwarded again and does not move the deadline.
+        assert_eq!(
+            step(&mut s, Event::Signal(Signal::INT), &c, secs(t0, 5)),
+            Some(Action::Forward(Signal::INT))
+        );
+        assert_eq!(s.next_deadline(), Some(secs(t0, 10)));
+        assert_eq!(
+            step(&mut s, Event::Tick, &c, secs(t0, 10)),
+            Some(Action::Kill)
+        );
+        assert!(matches!(s.phase, Phase::Killing { .. }));
+        assert_eq!(
+            step(&mut s, Event::Signal(Signal::HUP), &c, secs(t0, 10)),
+            None,
+            "nothing after SIGKILL"
+        );
+        let killed = main_exit(Status::Signaled(Signal::KILL), false);
+        assert_eq!(
+            step(&mut s, killed, &c, secs(t0, 10)),
+            Some(Action::Exit(137))
+        );
+    }
+
+    #[test]
+    fn int_stops_too_and_stop_signal_maps() {
+        let mut c = cfg();
+        c.signals = SignalMap {
+            stop_signal: Some(sig("QUIT")),
+            rules: vec![],
+        };
+        let (t0, mut s) = (Instant::now(), State::new());
+        assert_eq!(
+            step(&mut s, Event::Signal(Signal::INT), &c, t0),
+            Some(Action::Stop(sig("QUIT")))
+        );
+        let mut s = State::new();
+        assert_eq!(
+            step(&mut s, Event::Signal(sig("QUIT")), &c, t0),
+            Some(Action::Stop(sig("QUIT")))
+        );
+    }
+
+    #[test]
+    fn main_exits_cleanly_during_stop() {
+        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
+        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
+        assert_eq!(
+            step(&mut s, main_exit(Status::Exited(143), false), &c, t0),
+            Some(Action::Exit(143))
+        );
+        let mut c = cfg();
+        c.exit.clean_stop_zero = true;
+        let mut s = State::new();
+        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
+        assert_eq!(
+            step(&mut s, main_exit(Status::Exited(143), false), &c, t0),
+            Some(Action::Exit(0))
+        );
+    }
+
+    #[test]
+    fn crash_with_143_while_running_is_not_clean() {
+        let mut c = cfg();
+        c.exit.clean_stop_zero = true;
+        let (t0, mut s) = (Instant::now(), State::new());
+        assert_eq!(
+            step(&mut s, main_exit(Status::Exited(143), false), &c, t0),
+            Some(Action::Exit(143))
+        );
+    }
+
+    #[test]
+    fn sigkilled_main_is_never_clean() {
+        let mut c = cfg();
+        c.exit.clean_stop_zero = true;
+        let (t0, mut s) = (Instant::now(), State::new());
+        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
+        step(&mut s, Event::Tick, &c, secs(t0, 10));
+        let killed = main_exit(Status::Signaled(Signal::KILL), false);
+        assert_eq!(
+            step(&mut s, killed, &c, secs(t0, 10)),
+            Some(Action::Exit(137))
+        );
+    }
+
+    #[test]
+    fn main_exits_alone_then_the_rest_drains() {
+        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
+        assert_eq!(
+            step(&mut s, main_exit(Status::Exited(3), true), &c, t0),
+            Some(Action::Drain(Signal::TERM))
+        );
+        assert_eq!(s.phase, Phase::Draining);
+        assert_eq!(s.stop, Some((Reason::MainExited, t0)));
+        assert_eq!(
+            s.next_deadline(),
+            Some(secs(t0, 10)),
+            "never longer than the grace period"
+        );
+        assert_eq!(
+            step(&mut s, Event::Signal(Signal::HUP), &c, t0),
+            Some(Action::Forward(Signal::HUP))
+        );
+        assert_eq!(
+            step(&mut s, Event::AllGone, &c, secs(t0, 1)),
+            Some(Action::Exit(3)),
+            "main's code"
+        );
+    }
+
+    #[test]
+    fn drain_deadline_kills_the_rest() {
+        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
+        step(&mut s, main_exit(EXITED_0, true), &c, t0);
+        assert_eq!(
+            step(&mut s, Event::Tick, &c, secs(t0, 10)),
+            Some(Action::Kill)
+        );
+        assert_eq!(
+            step(&mut s, Event::AllGone, &c, secs(t0, 10)),
+            Some(Action::Exit(0))
+        );
+    }
+
+    #[test]
+    fn drain_after_stop_keeps_the_stop_budget_and_does_not_repeat_term() {
+        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
+        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
+        assert_eq!(
+            step(&mut s, main_exit(EXITED_0, true), &c, secs(t0, 4)),
+            None,
+            "the tree was told at the stop"
+        );
+        assert_eq!(s.next_deadline(), Some(secs(t0, 10)));
+        assert_eq!(
+            step(&mut s, Event::Tick, &c, secs(t0, 10)),
+            Some(Action::Kill)
+        );
+    }
+
+    #[test]
+    fn child_mode_drains_the_rest_after_the_child() {
+        let mut c = cfg();
+        c.forward = Forward::Child;
+        let (t0, mut s) = (Instant::now(), State::new());
+        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
+        assert!(!s.tree_told);
+        assert_eq!(
+            step(&mut s, main_exit(EXITED_0, true), &c, t0),
+            Some(Action::Drain(Signal::TERM))
+        );
+    }
+
+    #[test]
+    fn stop_delay_holds_the_signal_back() {
+        let mut c = cfg();
+        c.stop_delay = Duration::from_secs(3);
+        let (t0, mut s) = (Instant::now(), State::new());
+        assert_eq!(step(&mut s, Event::Signal(Signal::TERM), &c, t0), None);
+        assert!(matches!(s.phase, Phase::Delaying { .. }));
+        assert_eq!(s.next_deadline(), Some(secs(t0, 3)));
+        // Other signals still flow during the delay.
+        assert_eq!(
+            step(&mut s, Event::Signal(Signal::HUP), &c, secs(t0, 1)),
+            Some(Action::Forward(Signal::HUP))
+        );
+        assert_eq!(step(&mut s, Event::Tick, &c, secs(t0, 2)), None);
+        assert_eq!(
+            step(&mut s, Event::Tick, &c, secs(t0, 3)),
+            Some(Action::Stop(Signal::TERM))
+        );
+        assert_eq!(
+            s.next_deadline(),
+            Some(secs(t0, 10)),
+            "the delay is part of the grace period"
+        );
+    }
+
+    #[test]
+    fn second_stop_signal_ends_the_delay() {
+        let mut c = cfg();
+        c.stop_delay = Duration::from_secs(3);
+        let (t0, mut s) = (Instant::now(), State::new());
+        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
+        assert_eq!(
+            step(&mut s, Event::Signal(Signal::INT), &c, secs(t0, 1)),
+            Some(Action::Stop(Signal::INT))
+        );
+        assert_eq!(s.phase, Phase::Stopping);
+        assert_eq!(s.next_deadline(), Some(secs(t0, 10)));
+    }
+
+    #[test]
+    fn main_exit_during_delay_drains_at_once() {
+        let mut c = cfg();
+        c.stop_delay = Duration::from_secs(3);
+        let (t0, mut s) = (Instant::now(), State::new());
+        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
+        assert_eq!(
+            step(&mut s, main_exit(EXITED_0, true), &c, secs(t0, 1)),
+            Some(Action::Drain(Signal::TERM))
+        );
+        assert_eq!(s.phase, Phase::Draining);
+        let mut s = State::new();
+        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
+        assert_eq!(
+            step(&mut s, main_exit(EXITED_0, false), &c, secs(t0, 1)),
+            Some(Action::Exit(0))
+        );
+    }
+
+    #[test]
+    fn parent_death_stops() {
+        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
+        assert_eq!(
+            step(&mut s, Event::ParentDied, &c, t0),
+            Some(Action::Stop(Signal::TERM))
+        );
+        assert_eq!(s.stop, Some((Reason::ParentDied, t0)));
+        assert_eq!(step(&mut s, Event::ParentDied, &c, t0), None);
+    }
+
+    #[test]
+    fn dropped_signals_do_nothing() {
+        let mut c = cfg();
+        c.signals.rules = vec![(Signal::TERM, None), (Signal::HUP, None)];
+        let (t0, mut s) = (Instant::now(), State::new());
+        assert_eq!(step(&mut s, Event::Signal(Signal::TERM), &c, t0), None);
+        assert_eq!(step(&mut s, Event::Signal(Signal::HUP), &c, t0), None);
+        assert_eq!(s.phase, Phase::Running);
+        assert_eq!(
+            step(&mut s, Event::Signal(Signal::INT), &c, t0),
+            Some(Action::Stop(Signal::INT))
+        );
+    }
+
+    #[test]
+    fn killing_gives_up_on_the_unkillable() {
+        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
+        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
+        step(&mut s, Event::Tick, &c, secs(t0, 10));
+        assert_eq!(step(&mut s, Event::Tick, &c, secs(t0, 11)), None);
+        assert_eq!(s.next_deadline(), Some(secs(t0, 10) + KILL_WAIT));
+        assert_eq!(
+            step(&mut s, Event::Tick, &c, secs(t0, 10) + KILL_WAIT),
+            Some(Action::Exit(137))
+        );
+    }
+
+    #[test]
+    fn killing_waits_for_the_rest_after_main() {
+        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
+        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
+        step(&mut s, Event::Tick, &c, secs(t0, 10));
+        let killed = Status::Signaled(Signal::KILL);
+        assert_eq!(
+            step(&mut s, main_exit(killed, true), &c, secs(t0, 10)),
+            None
+        );
+        assert_eq!(
+            step(&mut s, Event::AllGone, &c, secs(t0, 10)),
+            Some(Action::Exit(137))
+        );
+    }
+
+    #[test]
+    fn zero_grace_period_kills_at_once() {
+        let mut c = cfg();
+        c.grace = Duration::ZERO;
+        let (t0, mut s) = (Instant::now(), State::new());
+        assert_eq!(
+            step(&mut s, Event::Signal(Signal::TERM), &c, t0),
+            Some(Action::Stop(Signal::TERM))
+        );
+        assert_eq!(step(&mut s, Event::Tick, &c, t0), Some(Action::Kill));
+        let mut s = State::new();
+        assert_eq!(
+            step(&mut s, main_exit(EXITED_0, true), &c, t0),
+            Some(Action::Kill),
+            "drain with no budget"
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! grace's subtree: finding the processes a stop must reach, and signalling
+//! them. The main child's group comes first; then every other process that a
+//! stop concerns: as PID 1 of a PID namespace, every other process in it; as
+//! a subreaper, every process descended from grace.
+//!
+//! It never signals outside that set: `kill(-1)` only as PID 1 of a
+//! non-initial PID namespace, and otherwise only pids found below grace in
+//! /proc. A pid grace has reaped is gone from /proc, and grace reaps only in
+//! its own loop, so a pid found here is not one grace has already reaped.
+
+use std::collections::HashMap;
+use std::fs;
+
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+use crate::signals::Signal;
+use crate::sys;
+
+/// The inode number of the initial (host) PID namespace, `PROC_PID_INIT_INO`
+/// in the kernel: a PID 1 there is a host's init, never a container's.
+const HOST_PID_NS_INO: u64 = 0xEFFF_FFFC;
+
+/// Which processes a stop concerns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// grace is PID 1 of a container's PID namespace: every process in it.
+    Namespace,
+    /// grace is a subreaper (or a host's PID 1): its descendants only.
+    Descendants(Pid),
+}
+
+impl Scope {
+    /// Decides the scope for this process.
+    #[must_use]
+    pub fn detect() -> Scope {
+        let me = nix::unistd::getpid();
+        if me.as_raw() == 1 && !in_host_pid_namespace() {
+            Scope::Namespace
+        } else {
+            Scope::Descendants(me)
+        }
+    }
+}
+
+/// Whether we are in the initial PID namespace. Unknown (no /proc) counts as
+/// yes, so that grace never uses `kill(-1)` on a guess.
+fn in_host_pid_namespace() -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    fs::metadata("/proc/self/ns/pid").map_or(true, |m| m.ino() == HOST_PID_NS_INO)
+}
+
+/// A process found in /proc.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proc {
+    pub pid: Pid,
+    pub ppid: Pid,
+    pub pgrp: Pid,
+    pub name: String,
+    /// Dead, waiting to be reaped: nothing to signal.
+    pub zombie: bool,
+}
+
+/// Parses the start of /proc/PID/stat: `pid (comm) state ppid pgrp ...`.
+/// `comm` may hold spaces and parentheses, so split at the last `)`.
+fn parse_stat(stat: &str) -> Option<Proc> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let pid = stat.get(..open)?.trim().parse().ok()?;
+    let name = stat.get(open + 1..close)?.to_owned();
+    let mut rest = stat.get(close + 1..)?.split_ascii_whitespace();
+    let state = rest.next()?;
+    let ppid = rest.next()?.parse().ok()?;
+    let pgrp = rest.next()?.parse().ok()?;
+    let zombie = state == "Z" || state == "X";
+    Some(Proc {
+        pid: Pid::from_raw(pid),
+        ppid: Pid::from_raw(ppid),
+        pgrp: Pid::from_raw(pgrp),
+        name,
+        zombie,
+    })
+}
+
+/// Whether /proc describes our own PID namespace: after `unshare --pid`
+/// without `--mount-proc` it still shows the host's, and its pids would mean
+/// other processes here.
+fn proc_is_ours() -> bool {
+    fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| parse_stat(&s))
+        .is_some_and(|p| p.pid == nix::unistd::getpid())
+}
+
+/// Every live process in `scope` other than grace, from /proc. Empty when
+/// /proc is missing or belongs to another PID namespace.
+#[must_use]
+pub fn scan(scope: Scope) -> Vec<Proc> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    if !proc_is_ours() {
+        return Vec::new();
+    }
+    let me = nix::unistd::getpid();
+    let all: Vec<Proc> = dir
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me.as_raw())
+        .filter_map(|pid| fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .filter_map(|s| parse_stat(&s))
+        .collect();
+    match scope {
+        // Kernel threads live only in the initial namespace, so in a
+        // container's namespace everything listed is a process of it.
+        Scope::Namespace => all,
+        Scope::Descendants(root) => descendants(&all, root),
+    }
+    .into_iter()
+    .filter(|p| !p.zombie)
+    .collect()
+}
+
+/// The processes below `root`, walking parent links down from it.
+fn descendants(all: &[Proc], root: Pid) -> Vec<Proc> {
+    let mut children: HashMap<Pid, Vec<usize>> = HashMap::new();
+    for (i, p) in all.iter().enumerate() {
+        children.entry(p.ppid).or_default().push(i);
+    }
+    let mut found = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for &i in children.get(&parent).map_or(&[][..], Vec::as_slice) {
+            frontier.push(all[i].pid);
+            found.push(i);
+        }
+    }
+    found.into_iter().map(|i| all[i].clone()).collect()
+}
+
+/// Sends `signal` to `pid` (a process, or `-pgid` for a group). ESRCH means
+/// it is already gone, which is normal at a stop.
+pub fn send(pid: i32, signal: Signal) -> bool {
+    match sys::kill(pid, signal.raw()) {
+        Ok(()) => true,
+        Err(Errno::ESRCH) => {
+            tracing::debug!(pid, %signal, "already gone");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(pid, %signal, error = %e, "could not signal");
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pid: i32, ppid: i32) -> Proc {
+        Proc {
+            pid: Pid::from_raw(pid),
+            ppid: Pid::from_raw(ppid),
+            pgrp: Pid::from_raw(pid),
+            name: String::new(),
+            zombie: false,
+        }
+    }
+
+    #[test]
+    fn parses_stat_with_awkward_names() {
+        let proc = parse_stat("42 (my (odd) app) S 7 42 42 0 -1 4194560 100").expect("parses");
+        assert_eq!(proc.pid, Pid::from_raw(42));
+        assert_eq!(proc.ppid, Pid::from_raw(7));
+        assert_eq!(proc.pgrp, Pid::from_raw(42));
+        assert_eq!(proc.name, "my (odd) app");
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn finds_descendants_only() {
+        let all = vec![
+            p(2, 1),
+            p(10, 5),
+            p(11, 10),
+            p(12, 11),
+            p(20, 2),
+            p(13, 10),
+            p(30, 99),
+        ];
+        let mut got: Vec<i32> = descendants(&all, Pid::from_raw(10))
+            .iter()
+            .map(|p| p.pid.as_raw())
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, [11, 12, 13]);
+    }
+}
