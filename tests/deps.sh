@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what grace's tests, end-to-end tests and benchmarks need on a
+# Debian 12 machine, and nothing that is already there. Idempotent; needs
+# root (or sudo) only when something is missing.
+set -euo pipefail
+
+packages=(util-linux procps file podman runc busybox-static catatonit tini dumb-init hyperfine)
+# dpkg-query is quiet and fast; apt-get only runs for what is missing.
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  echo "deps: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -q '^x86_64-unknown-linux-musl$'; then
+  echo "deps: adding the musl target"
+  rustup target add x86_64-unknown-linux-musl
+fi
