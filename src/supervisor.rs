@@ -377,16 +377,16 @@ impl Supervisor<'_> {
     fn handle(&mut self, state: &mut State, event: Event) -> Option<u8> {
         let before = state.phase;
         let action = step(state, event, self.cfg, Instant::now());
+        if let Some(stop) = state.stop {
+            self.report.stop.get_or_insert(stop);
+        }
         if let (Phase::Running, Phase::Delaying { until, .. }) = (before, state.phase) {
             let delay = until.saturating_duration_since(Instant::now());
             tracing::info!(
-                ?event,
+                reason = %self.report.reason(),
                 delay_ms = millis(delay),
-                "stop requested: keeping the app running for the stop delay"
+                "stop requested: the app keeps running for the stop delay"
             );
-        }
-        if let Some(stop) = state.stop {
-            self.report.stop.get_or_insert(stop);
         }
         match action {
             None => None,

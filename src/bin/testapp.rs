@@ -17,8 +17,10 @@
 //!   orphans N                  make N orphans (double fork; each exits at once), print
 //!                              `leaves PID...`, `ready pid=P`, then wait forever
 //!   signal-storm PID SIG N     send SIG to PID N times, print `sent N`
+//!   block SIGS -- CMD...       block SIGS, then exec CMD (to start grace with a mask)
 
 use std::io::{BufRead as _, Write as _};
+use std::os::unix::process::CommandExt as _;
 use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -222,6 +224,20 @@ fn main() {
                 let _ = kill(pid, sig);
             }
             say(&format!("sent {n}"));
+        }
+        "block" => {
+            let mut set = nix::sys::signal::SigSet::empty();
+            for n in signals(arg(1)) {
+                set.add(Signal::try_from(n).unwrap_or_else(|_| die("bad signal")));
+            }
+            if let Err(e) = set.thread_block() {
+                die(&format!("sigprocmask: {e}"));
+            }
+            let Some(program) = args.get(3) else {
+                die("block SIGS -- CMD...")
+            };
+            let err = Command::new(program).args(&args[4..]).exec();
+            die(&format!("exec {program}: {err}"));
         }
         other => die(&format!("unknown mode {other}")),
     }

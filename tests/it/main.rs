@@ -1,1 +1,14 @@
+//! Integration tests: the real `grace` binary around the fake app
+//! (`src/bin/testapp.rs`), as a plain child of the test (a subreaper) and
+//! as PID 1 of a new PID namespace. One binary, one module per concern.
 
+mod common;
+
+mod cli;
+mod exit_codes;
+mod forwarding;
+mod reaping;
+mod signal_state;
+mod stopping;
+mod terminal;
+mod tree;

@@ -1,0 +1,77 @@
+//! The command line: help, version, pass-through of the child's arguments.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt as _;
+use std::process::Command;
+
+use crate::common::{GRACE, Init, Mode};
+
+#[test]
+fn help_shows_an_entrypoint_example_and_exits_0() {
+    let out = Command::new(GRACE)
+        .arg("--help")
+        .output()
+        .expect("run grace");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "ENTRYPOINT [\"/grace\", \"--\"]",
+        "--grace-period",
+        "GRACE_PERIOD",
+        "--stop-delay",
+        "137",
+    ] {
+        assert!(text.contains(needle), "help lacks {needle}:\n{text}");
+    }
+}
+
+#[test]
+fn version_exits_0() {
+    let out = Command::new(GRACE)
+        .arg("--version")
+        .output()
+        .expect("run grace");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("grace "));
+}
+
+#[test]
+fn child_flags_pass_through_untouched() {
+    // Without `--`: everything from COMMAND on is the child's.
+    let out = Command::new(GRACE)
+        .args(["sh", "-c", "echo $1", "sh", "-v"])
+        .output()
+        .expect("run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "-v\n");
+    let out = Command::new(GRACE)
+        .args(["-q", "--", "sh", "-c", "echo $1", "sh", "--help"])
+        .output()
+        .expect("run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "--help\n");
+}
+
+#[test]
+fn non_utf8_arguments_pass_through() {
+    let bytes = OsStr::from_bytes(b"caf\xe9");
+    let out = Command::new(GRACE)
+        .args([
+            OsStr::new("sh"),
+            OsStr::new("-c"),
+            OsStr::new("printf %s \"$1\""),
+            OsStr::new("sh"),
+            bytes,
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.stdout, b"caf\xe9");
+}
+
+#[test]
+fn the_environment_reaches_the_child() {
+    let mut run = Init::new(Mode::Child)
+        .env("APP_SETTING", "x y")
+        .sh("echo \"setting=$APP_SETTING\"")
+        .spawn();
+    run.wait_for_line("setting=x y");
+    assert_eq!(run.wait(), 0);
+}

@@ -1,0 +1,345 @@
+//! The stop sequence: forwarding the stop signal, SIGKILL at the deadline,
+//! the drain after the main child exits, the stop delay, signal mapping,
+//! exit-code rewriting, parent death and the shutdown report.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use crate::common::{
+    Init, MODES, Mode, TESTAPP, TempDir, alive, eventually, marker, pid_of, skip_unless_mode,
+    unix_ms,
+};
+
+#[test]
+fn stubborn_app_is_killed_at_the_deadline() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let mut run = Init::new(mode)
+            .args(["--grace-period", "1s"])
+            .app(&["ignore-term"])
+            .spawn();
+        run.wait_for_line("ready");
+        let t0 = Instant::now();
+        run.signal(Signal::SIGTERM);
+        run.wait_for_line("got SIGTERM");
+        assert_eq!(run.wait(), 137, "{mode:?}");
+        let took = t0.elapsed();
+        // Upper bound generous for a loaded 2-core CI machine.
+        assert!(
+            took >= Duration::from_millis(950) && took < Duration::from_secs(4),
+            "{took:?}"
+        );
+        let err = run.stderr();
+        assert!(err.contains("SIGKILL needed for 1 process"), "{err}");
+    }
+}
+
+#[test]
+fn a_repeated_stop_signal_is_forwarded_and_keeps_the_deadline() {
+    let mut run = Init::new(Mode::Child)
+        .args(["--grace-period", "1s"])
+        .app(&["ignore-term"])
+        .spawn();
+    run.wait_for_line("ready");
+    let t0 = Instant::now();
+    run.signal(Signal::SIGTERM);
+    run.wait_for_line("got SIGTERM");
+    run.signal(Signal::SIGTERM);
+    run.wait_for_line("got SIGTERM");
+    assert_eq!(run.wait(), 137);
+    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+}
+
+#[test]
+fn shell_without_exec_stops_both_background_apps() {
+    // The motivating case: /start.sh runs two apps without exec and waits.
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let dir = TempDir::new("startsh");
+        let (m1, m2) = (dir.file("app1"), dir.file("app2"));
+        let script = format!("$T trap TERM --marker {m1} & $T trap TERM --marker {m2} & wait");
+        let mut run = Init::new(mode).sh(&script).spawn();
+        run.wait_for_lines("ready", 2);
+        run.signal(Signal::SIGTERM);
+        let code = run.wait();
+        assert_eq!(code, 143, "sh itself died of TERM ({mode:?})");
+        for m in [&m1, &m2] {
+            let lines = marker(m);
+            assert!(
+                lines.len() == 1 && lines[0].starts_with("SIGTERM"),
+                "{m}: {lines:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn main_exit_drains_the_group_and_keeps_its_code() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let dir = TempDir::new("drain");
+        let m = dir.file("m");
+        let mut run = Init::new(mode)
+            .app(&["run-then", "5", "trap", "TERM", "--marker", &m])
+            .spawn();
+        let member = pid_of(&run.wait_for_line("ready"));
+        run.write_stdin("go");
+        assert_eq!(run.wait(), 5, "the main child's code ({mode:?})");
+        let lines = marker(&m);
+        assert!(
+            lines.len() == 1 && lines[0].starts_with("SIGTERM"),
+            "{lines:?}"
+        );
+        if mode == Mode::Child {
+            assert!(!alive(member), "nothing of the group outlives grace");
+        }
+        assert!(
+            run.stderr().contains("main child exited"),
+            "{}",
+            run.stderr()
+        );
+    }
+}
+
+#[test]
+fn drain_never_waits_longer_than_the_grace_period() {
+    let mut run = Init::new(Mode::Child)
+        .args(["--grace-period", "1s"])
+        .app(&["run-then", "4", "ignore-term"])
+        .spawn();
+    let member = pid_of(&run.wait_for_line("ready"));
+    let t0 = Instant::now();
+    run.write_stdin("go");
+    assert_eq!(run.wait(), 4);
+    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+    assert!(!alive(member), "SIGKILLed at the drain's deadline");
+    assert!(
+        run.stderr().contains("SIGKILL needed for 1 process"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn stop_delay_keeps_the_app_serving() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let dir = TempDir::new("delay");
+        let m = dir.file("m");
+        let mut run = Init::new(mode)
+            .env("GRACE_STOP_DELAY", "1s")
+            .env("GRACE_PERIOD", "5s")
+            .app(&["trap", "TERM,USR1", "--marker", &m])
+            .spawn();
+        run.wait_for_line("ready");
+        let sent = unix_ms();
+        run.signal(Signal::SIGTERM);
+        // Other signals still flow during the delay.
+        run.signal(Signal::SIGUSR1);
+        run.wait_for_line("got SIGUSR1");
+        run.wait_for_line("got SIGTERM");
+        assert_eq!(run.wait(), 0);
+        let lines = marker(&m);
+        let term = lines
+            .iter()
+            .find(|l| l.starts_with("SIGTERM"))
+            .expect("TERM arrived");
+        let at: u128 = term
+            .rsplit(' ')
+            .next()
+            .and_then(|t| t.parse().ok())
+            .expect("time");
+        assert!(
+            at >= sent + 1000,
+            "TERM arrived {} ms after the stop",
+            at - sent
+        );
+        assert!(
+            at < sent + 4000,
+            "TERM arrived {} ms after the stop",
+            at - sent
+        );
+    }
+}
+
+#[test]
+fn a_second_stop_signal_ends_the_delay() {
+    let mut run = Init::new(Mode::Child)
+        .args(["--stop-delay", "20s", "--grace-period", "30s"])
+        .app(&["trap", "TERM,INT", "--exit-on", "INT"])
+        .spawn();
+    run.wait_for_line("ready");
+    let t0 = Instant::now();
+    run.signal(Signal::SIGTERM);
+    // Signals sent together may be read in any order: let the first one in.
+    run.wait_for_stderr("stop delay");
+    run.signal(Signal::SIGINT);
+    run.wait_for_line("got SIGINT");
+    assert_eq!(run.wait(), 0);
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+}
+
+#[test]
+fn main_exit_during_the_delay_ends_it() {
+    let mut run = Init::new(Mode::Child)
+        .args(["--stop-delay", "20s", "--grace-period", "30s"])
+        .app(&["run-then", "0", "sleep"])
+        .spawn();
+    run.wait_for_line("ready");
+    let t0 = Instant::now();
+    run.signal(Signal::SIGTERM);
+    run.write_stdin("go");
+    assert_eq!(run.wait(), 0);
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+}
+
+#[test]
+fn term_mapped_to_quit() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        for args in [
+            &["--map-signal", "TERM:QUIT"][..],
+            &["--stop-signal", "quit"],
+        ] {
+            let mut run = Init::new(mode)
+                .args(args)
+                .app(&["trap", "TERM,QUIT", "--exit-on", "QUIT"])
+                .spawn();
+            run.wait_for_line("ready");
+            run.signal(Signal::SIGTERM);
+            run.wait_for_line("got SIGQUIT");
+            assert_eq!(run.wait(), 0);
+            assert_eq!(run.saw("got SIGTERM"), 0, "{args:?}");
+        }
+    }
+}
+
+#[test]
+fn a_dropped_signal_never_arrives() {
+    let mut run = Init::new(Mode::Child)
+        .env("GRACE_MAP_SIGNAL", "USR1:none,HUP:USR2")
+        .app(&["trap", "USR1,USR2,TERM"])
+        .spawn();
+    run.wait_for_line("ready");
+    run.signal(Signal::SIGUSR1);
+    run.signal(Signal::SIGHUP);
+    run.wait_for_line("got SIGUSR2");
+    run.signal(Signal::SIGTERM);
+    assert_eq!(run.wait(), 0);
+    assert_eq!(run.saw("got SIGUSR1"), 0);
+}
+
+#[test]
+fn clean_stop_exits_zero_but_a_crash_keeps_its_code() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        // A JVM-style app: exits 143 on TERM.
+        let mut run = Init::new(mode)
+            .args(["--clean-stop-exit-zero"])
+            .app(&["trap", "TERM", "--code", "143"])
+            .spawn();
+        run.wait_for_line("ready");
+        run.signal(Signal::SIGTERM);
+        assert_eq!(run.wait(), 0, "clean stop ({mode:?})");
+        // The same 143 with no stop under way is a crash.
+        let mut run = Init::new(mode)
+            .args(["--clean-stop-exit-zero"])
+            .app(&["exit", "143"])
+            .spawn();
+        assert_eq!(run.wait(), 143, "crash ({mode:?})");
+        // A SIGKILL after the grace period stays 137.
+        let mut run = Init::new(mode)
+            .env("GRACE_CLEAN_STOP_EXIT_ZERO", "true")
+            .args(["--grace-period", "500ms"])
+            .app(&["ignore-term"])
+            .spawn();
+        run.wait_for_line("ready");
+        run.signal(Signal::SIGTERM);
+        assert_eq!(run.wait(), 137);
+    }
+}
+
+#[test]
+fn exit_code_map_applies_last() {
+    let mut run = Init::new(Mode::Child)
+        .args(["--exit-code-map", "3:0", "--exit-code-map", "4:9"])
+        .app(&["exit", "3"])
+        .spawn();
+    assert_eq!(run.wait(), 0);
+    let mut run = Init::new(Mode::Child)
+        .env("GRACE_EXIT_CODE_MAP", "3:0,4:9")
+        .app(&["exit", "4"])
+        .spawn();
+    assert_eq!(run.wait(), 9);
+}
+
+#[test]
+fn json_report_is_one_parseable_object() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let mut run = Init::new(mode)
+            .args(["--log-format", "json", "--grace-period", "1s"])
+            .sh("$T ignore-term & $T trap TERM & wait")
+            .spawn();
+        run.wait_for_lines("ready", 2);
+        run.signal(Signal::SIGTERM);
+        assert_eq!(run.wait(), 143);
+        let err = run.stderr();
+        let objects: Vec<serde_json::Value> = err
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        let report: Vec<_> = objects
+            .iter()
+            .filter(|o| o["event"] == "shutdown")
+            .collect();
+        assert_eq!(report.len(), 1, "{err}");
+        let r = report[0];
+        assert_eq!(r["logger"], "grace");
+        assert_eq!(r["reason"], "SIGTERM");
+        assert_eq!(r["forwarded"], "SIGTERM");
+        assert_eq!(r["told"], 3, "sh and two apps: {r}");
+        assert_eq!(r["killed"], 1, "{r}");
+        assert!(
+            r["killed_pids"]
+                .as_str()
+                .is_some_and(|s| s.contains("testapp")),
+            "{r}"
+        );
+        assert_eq!(r["exit_code"], 143);
+        assert_eq!(r["main_status"], "killed by SIGTERM");
+        assert!(
+            r["stop_to_exit_ms"].as_u64().is_some_and(|ms| ms >= 900),
+            "{r}"
+        );
+    }
+}
+
+#[test]
+fn parent_death_runs_the_stop() {
+    let dir = TempDir::new("pdeath");
+    let m = dir.file("m");
+    let pidfile = dir.file("grace.pid");
+    // sh starts grace in the background and waits; the test kills sh.
+    let script = format!(
+        "{} --parent-death-stop -- {TESTAPP} trap TERM --marker {m} & echo $! > {pidfile}; wait",
+        crate::common::GRACE
+    );
+    let mut run = Init::new(Mode::Child)
+        .command(["sh", "-c", &script])
+        .spawn_raw();
+    run.wait_for_line("ready");
+    let grace: i32 = std::fs::read_to_string(&pidfile)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    let grace = nix::unistd::Pid::from_raw(grace);
+    nix::sys::signal::kill(run.outer_pid(), Signal::SIGKILL).expect("kill the parent");
+    eventually(Duration::from_secs(10), "the app got TERM", || {
+        !marker(&m).is_empty()
+    });
+    assert!(marker(&m)[0].starts_with("SIGTERM"));
+    eventually(Duration::from_secs(10), "grace exited", || !alive(grace));
+}

@@ -1,0 +1,38 @@
+//! With a terminal on stdin the child's group takes the foreground, so a
+//! shell has job control and Ctrl-C reaches it.
+
+use std::process::Command;
+
+use crate::common::{GRACE, TESTAPP};
+
+#[test]
+fn the_child_gets_the_terminal_foreground() {
+    // script(1) runs the command on a fresh pseudo-terminal.
+    let inner = format!("{GRACE} -- {TESTAPP} report");
+    let out = match Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("SKIPPED: no script(1) for a pseudo-terminal: {e}");
+            return;
+        }
+        Err(e) => panic!("script(1) is needed for this test: {e}"),
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("fg=true"),
+        "the child is not in the foreground:\n{text}"
+    );
+}
+
+#[test]
+fn without_a_terminal_nothing_is_foreground() {
+    let out = Command::new(GRACE)
+        .args(["--", TESTAPP, "report"])
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("fg=false"));
+}

@@ -1,0 +1,90 @@
+//! A stop reaches the whole subtree, not only the group: daemons that left
+//! it with setsid get TERM too, and nothing of the subtree outlives grace.
+//! Nothing outside grace's subtree is ever signalled.
+
+use nix::sys::signal::Signal;
+
+use crate::common::{Init, MODES, Mode, TESTAPP, TempDir, alive, marker, pid_of, skip_unless_mode};
+
+#[test]
+fn setsid_daemon_runs_its_handler_at_a_stop() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let dir = TempDir::new("setsid");
+        let (md, mm) = (dir.file("daemon"), dir.file("main"));
+        // util-linux setsid -f: fork, new session, exec; the shell goes on.
+        let script = format!(
+            "setsid -f {TESTAPP} trap TERM --marker {md}; exec {TESTAPP} trap TERM --marker {mm}"
+        );
+        let mut run = Init::new(mode)
+            .args(["--grace-period", "5s"])
+            .command(["sh", "-c", &script])
+            .spawn();
+        let ready = run.wait_for_lines("ready", 2);
+        run.signal(Signal::SIGTERM);
+        run.wait_for_lines("got SIGTERM", 2);
+        assert_eq!(run.wait(), 0, "{mode:?}");
+        for m in [&md, &mm] {
+            let lines = marker(m);
+            assert!(
+                lines.len() == 1 && lines[0].starts_with("SIGTERM"),
+                "{m}: {lines:?}"
+            );
+        }
+        if mode == Mode::Child {
+            for line in &ready {
+                assert!(!alive(pid_of(line)), "{line} outlived grace");
+            }
+        }
+        assert!(run.stderr().contains("processes=2"), "{}", run.stderr());
+    }
+}
+
+#[test]
+fn stubborn_setsid_daemon_is_killed_and_named() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let script = format!("setsid -f {TESTAPP} ignore-term; exec {TESTAPP} trap TERM");
+        let mut run = Init::new(mode)
+            .args(["--grace-period", "1s"])
+            .command(["sh", "-c", &script])
+            .spawn();
+        let ready = run.wait_for_lines("ready", 2);
+        run.signal(Signal::SIGTERM);
+        assert_eq!(run.wait(), 0, "the main child's code, {mode:?}");
+        let err = run.stderr();
+        assert!(
+            err.contains("SIGKILL needed for 1 process") && err.contains(":testapp"),
+            "{err}"
+        );
+        if mode == Mode::Child {
+            for line in &ready {
+                assert!(!alive(pid_of(line)), "{line} outlived grace");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_process_beside_grace_survives() {
+    // Started by the test, in the test's own session: not under grace.
+    let mut sibling = std::process::Command::new(TESTAPP)
+        .arg("sleep")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn sibling");
+    let script = format!("setsid -f {TESTAPP} ignore-term; exec {TESTAPP} ignore-term");
+    let mut run = Init::new(Mode::Child)
+        .args(["--grace-period", "500ms"])
+        .command(["sh", "-c", &script])
+        .spawn();
+    run.wait_for_lines("ready", 2);
+    run.signal(Signal::SIGTERM);
+    assert_eq!(run.wait(), 137);
+    assert!(
+        sibling.try_wait().expect("try_wait").is_none(),
+        "grace signalled a process outside its subtree"
+    );
+    sibling.kill().expect("kill sibling");
+    sibling.wait().expect("reap sibling");
+}
