@@ -1,24 +1,22 @@
 //! Starting the command: in a new process group it leads, with exactly the
 //! signal mask and dispositions grace itself was started with, as if grace
-//! were not there. Nothing here logs or allocates between fork and exec.
+//! were not there.
 //!
-//! Two paths. Without a terminal (the container case) we use `posix_spawnp(3)`,
-//! which vfork-style libcs make much cheaper than fork and which sets the
-//! group, mask and default dispositions itself. With a terminal on stdin the
-//! child must make its group the terminal's foreground group *before* exec,
-//! which `posix_spawn` cannot do, so that path forks with a `pre_exec` hook.
+//! We use `posix_spawnp(3)`: vfork-style libcs make it much cheaper than
+//! fork, and it sets the group, the mask and the default dispositions in the
+//! child itself, so grace needs no code of its own between fork and exec.
+//! With a controlling terminal on stdin, grace then hands the terminal's
+//! foreground to the child's group (see [`spawn`]).
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::CommandExt;
-use std::process::Command;
 
 use nix::errno::Errno;
 use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions, PosixSpawnFlags, posix_spawnp};
 use nix::sys::signal::{SigSet, Signal as NixSignal};
-use nix::unistd::{Pid, getpgrp, tcgetpgrp, tcsetpgrp};
+use nix::unistd::{Pid, tcgetpgrp, tcsetpgrp};
 
 use crate::config::Config;
 use crate::error::Error;
@@ -49,22 +47,34 @@ fn defaults(inherited: &Inherited) -> Vec<Signal> {
 }
 
 /// Spawns the command. Signal handlers must already be installed.
+///
+/// When stdin is grace's controlling terminal (`docker run -it`), the
+/// child's group becomes the foreground group right after the spawn, so a
+/// shell gets job control and Ctrl-C. A child that touched the terminal in
+/// the microseconds before that was stopped by SIGTTIN/SIGTTOU; the SIGCONT
+/// that follows resumes it, now in the foreground. (tini does this in the
+/// child before exec, which needs fork instead of `posix_spawn`.)
 pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
     let stdin = io::stdin();
-    match tcgetpgrp(stdin.as_fd()) {
-        // stdin is our controlling terminal: hand it to the child's group.
-        Ok(foreground) => {
-            let pid = spawn_in_foreground(cfg, inherited)?;
-            Ok(Spawned {
-                pid,
-                previous_foreground: Some(foreground),
-            })
+    let terminal = tcgetpgrp(stdin.as_fd()).ok();
+    let pid = posix_spawn(cfg, inherited)?;
+    let previous_foreground = terminal.and_then(|previous| {
+        // TTOU is ignored, so grace may do this even from the background.
+        match tcsetpgrp(stdin.as_fd(), pid) {
+            Ok(()) => {
+                let _ = sys::kill(-pid.as_raw(), libc::SIGCONT);
+                Some(previous)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "could not give the terminal to the child");
+                None
+            }
         }
-        Err(_) => Ok(Spawned {
-            pid: posix_spawn(cfg, inherited)?,
-            previous_foreground: None,
-        }),
-    }
+    });
+    Ok(Spawned {
+        pid,
+        previous_foreground,
+    })
 }
 
 fn cstring(s: &OsStr) -> Result<CString, Error> {
@@ -113,57 +123,6 @@ fn posix_spawn(cfg: &Config, inherited: &Inherited) -> Result<Pid, Error> {
     // exec, so signal-hook's handlers never run there.
     let actions = PosixSpawnFileActions::init().map_err(spawn_error)?;
     posix_spawnp(&program, &actions, &attr, &argv, &env).map_err(spawn_error)
-}
-
-/// The terminal path: fork, join a new group, take the terminal's
-/// foreground, restore the inherited signal state, exec.
-#[allow(unsafe_code)]
-fn spawn_in_foreground(cfg: &Config, inherited: &Inherited) -> Result<Pid, Error> {
-    let mut cmd = Command::new(&cfg.program);
-    cmd.args(&cfg.args).process_group(0);
-    let mask = inherited.mask;
-    let defaults: Vec<i32> = defaults(inherited).iter().map(|s| s.raw()).collect();
-    let caught: Vec<i32> = Signal::forwardable()
-        .filter(|s| !inherited.is_ignored(*s))
-        .map(Signal::raw)
-        .chain([libc::SIGCHLD])
-        .collect();
-    // SAFETY: the closure runs in the forked child before exec. It only calls
-    // async-signal-safe functions (tcsetpgrp, getpgrp, sigaction,
-    // pthread_sigmask), borrows fd 0 without owning it, and does not
-    // allocate, lock or log: the vectors were built before the fork.
-    unsafe {
-        cmd.pre_exec(move || {
-            // SAFETY: fd 0 is open (tcgetpgrp succeeded on it in the parent)
-            // and outlives this borrow, which ends before exec.
-            let stdin = BorrowedFd::borrow_raw(0);
-            // TTOU is ignored (inherited from grace), so a background group
-            // may take the foreground without being stopped.
-            tcsetpgrp(stdin, getpgrp())?;
-            for sig in caught.iter().chain(&defaults) {
-                sys::reset_to_default(*sig);
-            }
-            mask.thread_set_mask()?;
-            Ok(())
-        });
-    }
-    // Block everything while forking so that no signal-hook handler runs in
-    // the child between fork and its reset above; pending signals are
-    // delivered to grace when the mask is restored.
-    let previous = SigSet::all().thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_SETMASK);
-    let result = cmd.spawn();
-    if let Ok(previous) = previous {
-        let _ = previous.thread_set_mask();
-    }
-    let child = result.map_err(|source| Error::Spawn {
-        program: cfg.program.clone(),
-        source,
-    })?;
-    let pid = i32::try_from(child.id()).map_err(|_| Error::Spawn {
-        program: cfg.program.clone(),
-        source: io::Error::other("pid out of range"),
-    })?;
-    Ok(Pid::from_raw(pid))
 }
 
 /// Gives the terminal back to `group` (grace's own, when it is not PID 1).

@@ -1,6 +1,6 @@
 //! The few system calls that nix cannot make for us without losing
-//! information, wrapped safely. This is one of the two places where grace
-//! uses `unsafe` (the other is the terminal spawn path in `spawn`).
+//! information, wrapped safely. This is the only module where grace uses
+//! `unsafe`; each block says why it is sound.
 //!
 //! Why not nix: its `Signal` enum has no real-time signals, so `kill` cannot
 //! send them, and its `waitpid` returns `EINVAL` *after* the kernel has reaped
@@ -69,11 +69,4 @@ pub fn close_inherited(fd: RawFd) {
     // SAFETY: `fd` was inherited and is owned by no Rust object here (see
     // above); closing it cannot invalidate a live handle.
     let _ = unsafe { libc::close(fd) };
-}
-
-/// Sets `signal` back to `SIG_DFL`. Async-signal-safe (one sigaction call),
-/// so it may run between fork and exec. See sigaction(2).
-pub fn reset_to_default(signal: i32) {
-    // SAFETY: installing SIG_DFL runs no code of ours in signal context.
-    let _ = unsafe { libc::signal(signal, libc::SIG_DFL) };
 }
