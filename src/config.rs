@@ -92,37 +92,61 @@ pub fn parse_signal_rule(text: &str) -> Result<(Signal, Option<Signal>), String>
 /// Parses `500ms`, `8s`, `2m`, `1m30s`, `1h`, `1.5s`; a bare number is
 /// seconds, like Kubernetes' `terminationGracePeriodSeconds`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
     let bad = || format!("invalid duration '{text}' (use e.g. 500ms, 8s, 2m, 1m30s)");
-    if t.is_empty() {
-        return Err(bad());
-    }
-    if let Ok(secs) = t.parse::<f64>() {
-        return Duration::try_from_secs_f64(secs).map_err(|_| bad());
-    }
-    let mut total = Duration::ZERO;
+    let t = text.trim();
+    let mut nanos: u128 = 0;
     let mut rest = t;
     while !rest.is_empty() {
-        let split = rest
+        let number_len = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let (number, tail) = rest.split_at(split);
+            .unwrap_or(rest.len());
+        let (number, tail) = rest.split_at(number_len);
         let unit_len = tail
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(tail.len());
         let (unit, next) = tail.split_at(unit_len);
-        let value: f64 = number.parse().map_err(|_| bad())?;
-        let scale = match unit {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
+        let scale: u128 = match unit {
+            // A bare number is seconds, but only on its own: `1m30` is a typo.
+            "" if rest.len() == t.len() => 1_000_000_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
             _ => return Err(bad()),
         };
-        total += Duration::try_from_secs_f64(value * scale).map_err(|_| bad())?;
+        nanos = nanos
+            .checked_add(decimal_times(number, scale).ok_or_else(bad)?)
+            .ok_or_else(bad)?;
         rest = next;
     }
-    Ok(total)
+    if t.is_empty() {
+        return Err(bad());
+    }
+    let secs = u64::try_from(nanos / 1_000_000_000).map_err(|_| bad())?;
+    let sub = u32::try_from(nanos % 1_000_000_000).map_err(|_| bad())?;
+    Ok(Duration::new(secs, sub))
+}
+
+/// `number` (digits, at most one `.`) times `scale`, in integers: no float
+/// code in the binary, and no rounding surprises. Digits past nanoseconds
+/// are dropped.
+fn decimal_times(number: &str, scale: u128) -> Option<u128> {
+    let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() && frac.is_empty() || frac.contains('.') {
+        return None;
+    }
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let mut total = whole.checked_mul(scale)?;
+    let mut place = scale;
+    for digit in frac.bytes() {
+        place /= 10;
+        total += u128::from(digit - b'0') * place;
+    }
+    Some(total)
 }
 
 #[cfg(test)]
@@ -148,6 +172,9 @@ mod tests {
             ("1h", 3_600_000),
             ("1h1m1s1ms", 3_661_001),
             (" 30s ", 30_000),
+            (".5s", 500),
+            ("0.001", 1),
+            ("1.0000000001s", 1000),
         ] {
             assert_eq!(
                 parse_duration(text),
@@ -156,7 +183,20 @@ mod tests {
             );
         }
         for bad in [
-            "", "banana", "5x", "s", "-1", "1 s", "1.2.3s", "ms5", "nan", "inf", "1e400",
+            "",
+            "banana",
+            "5x",
+            "s",
+            "-1",
+            "1 s",
+            "1.2.3s",
+            "ms5",
+            "nan",
+            "inf",
+            "1e400",
+            "1m30",
+            ".",
+            "99999999999999999999999h",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }

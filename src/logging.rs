@@ -9,14 +9,13 @@
 use std::fmt::{self, Write as _};
 use std::io::{self, Write as _};
 
-use clap::ValueEnum;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
 
 /// How verbose grace is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
     Off,
     Error,
@@ -27,12 +26,38 @@ pub enum Level {
 }
 
 /// How each line is written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// `grace: message key=value ...`
     Text,
     /// One JSON object per line: `{"logger":"grace","level":"info","message":..}`.
     Json,
+}
+
+impl Level {
+    /// Parses `off`, `error`, `warn`, `info`, `debug`, `trace` (any case).
+    pub fn parse(text: &str) -> Result<Level, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "off" => Ok(Level::Off),
+            "error" => Ok(Level::Error),
+            "warn" | "warning" => Ok(Level::Warn),
+            "info" => Ok(Level::Info),
+            "debug" => Ok(Level::Debug),
+            "trace" => Ok(Level::Trace),
+            _ => Err("expected off, error, warn, info, debug or trace".to_owned()),
+        }
+    }
+}
+
+impl Format {
+    /// Parses `text` or `json` (any case).
+    pub fn parse(text: &str) -> Result<Format, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            _ => Err("expected text or json".to_owned()),
+        }
+    }
 }
 
 /// Installs the global subscriber. Failure (a subscriber already set) only
@@ -141,6 +166,24 @@ impl Visit for Fields {
         self.raw(field, &value);
     }
 
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        // grace logs no floats; this keeps float formatting (some 20 KB) out
+        // of the binary while still printing one sensibly if it ever does.
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "whole part of a logged value"
+        )]
+        let whole = value.trunc() as i64;
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "0..1e6"
+        )]
+        let millionths = (value.fract().abs() * 1e6) as u64;
+        let sign = if value < 0.0 && whole == 0 { "-" } else { "" };
+        self.raw(field, &format_args!("{sign}{whole}.{millionths:06}"));
+    }
+
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
             self.message.push_str(value);
@@ -149,8 +192,8 @@ impl Visit for Fields {
         self.key(field);
         match self.format {
             Format::Json => json_string(&mut self.rest, value),
-            Format::Text if value.is_empty() || value.contains([' ', '"', '=']) => {
-                let _ = write!(self.rest, "{value:?}");
+            Format::Text if value.is_empty() || value.contains([' ', '"', '=', '\\', '\n']) => {
+                quote(&mut self.rest, value);
             }
             Format::Text => self.rest.push_str(value),
         }
@@ -161,6 +204,21 @@ impl Visit for Fields {
         let text = format!("{value:?}");
         self.record_str(field, &text);
     }
+}
+
+/// Appends `s` in double quotes for a text line: `"` and `\` escaped, a
+/// newline as `\n`, so that one event stays one line.
+fn quote(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// Appends `s` as a JSON string literal (RFC 8259 escaping).

@@ -8,7 +8,6 @@
 //! /proc. A pid grace has reaped is gone from /proc, and grace reaps only in
 //! its own loop, so a pid found here is not one grace has already reaped.
 
-use std::collections::HashMap;
 use std::fs;
 
 use nix::errno::Errno;
@@ -123,19 +122,19 @@ pub fn scan(scope: Scope) -> Vec<Proc> {
 
 /// The processes below `root`, walking parent links down from it.
 fn descendants(all: &[Proc], root: Pid) -> Vec<Proc> {
-    let mut children: HashMap<Pid, Vec<usize>> = HashMap::new();
-    for (i, p) in all.iter().enumerate() {
-        children.entry(p.ppid).or_default().push(i);
-    }
+    // Sorted by parent, the children of a pid are one contiguous run.
+    let mut by_parent: Vec<&Proc> = all.iter().collect();
+    by_parent.sort_unstable_by_key(|p| p.ppid);
     let mut found = Vec::new();
     let mut frontier = vec![root];
     while let Some(parent) = frontier.pop() {
-        for &i in children.get(&parent).map_or(&[][..], Vec::as_slice) {
-            frontier.push(all[i].pid);
-            found.push(i);
+        let start = by_parent.partition_point(|p| p.ppid < parent);
+        for p in by_parent[start..].iter().take_while(|p| p.ppid == parent) {
+            frontier.push(p.pid);
+            found.push((*p).clone());
         }
     }
-    found.into_iter().map(|i| all[i].clone()).collect()
+    found
 }
 
 /// Sends `signal` to `pid` (a process, or `-pgid` for a group). ESRCH means
