@@ -12,12 +12,10 @@ use nix::errno::Errno;
 pub enum Error {
     /// The command line or environment asked for something impossible.
     Usage(String),
-    /// Reading the signal state grace was started with.
+    /// Reading the signal mask grace was started with.
     SignalState(Errno),
-    /// Installing the signal handlers.
-    Signals(io::Error),
-    /// Unblocking signals for grace itself.
-    Unblock(Errno),
+    /// Blocking signals and opening the signalfd.
+    Signals(Errno),
     /// Starting the command.
     Spawn {
         program: OsString,
@@ -25,7 +23,7 @@ pub enum Error {
     },
     /// An argument or environment entry with a NUL byte cannot be passed to exec.
     NulByte(OsString),
-    /// Waiting for signals.
+    /// Waiting for or reading signals.
     Poll(Errno),
     /// Reaping children.
     Wait(Errno),
@@ -48,9 +46,8 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Usage(msg) => f.write_str(msg),
-            Error::SignalState(e) => write!(f, "failed to read the inherited signal state: {e}"),
-            Error::Signals(e) => write!(f, "failed to install signal handlers: {e}"),
-            Error::Unblock(e) => write!(f, "failed to unblock signals: {e}"),
+            Error::SignalState(e) => write!(f, "failed to read the inherited signal mask: {e}"),
+            Error::Signals(e) => write!(f, "failed to set up signal handling (signalfd): {e}"),
             Error::Spawn { program, source } => {
                 write!(f, "failed to spawn \"{}\": {source}", program.display())
             }
@@ -68,8 +65,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Signals(e) | Error::Spawn { source: e, .. } => Some(e),
-            Error::SignalState(e) | Error::Unblock(e) | Error::Poll(e) | Error::Wait(e) => Some(e),
+            Error::Spawn { source: e, .. } => Some(e),
+            Error::SignalState(e) | Error::Signals(e) | Error::Poll(e) | Error::Wait(e) => Some(e),
             Error::Usage(_) | Error::NulByte(_) => None,
         }
     }
@@ -96,7 +93,7 @@ mod tests {
             126
         );
         assert_eq!(Error::Usage("bad".into()).exit_code(), 125);
-        assert_eq!(Error::Signals(io::Error::other("x")).exit_code(), 125);
+        assert_eq!(Error::Signals(Errno::ENOMEM).exit_code(), 125);
         assert_eq!(Error::Wait(Errno::EINVAL).exit_code(), 125);
     }
 

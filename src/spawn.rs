@@ -31,20 +31,14 @@ pub struct Spawned {
     pub previous_foreground: Option<Pid>,
 }
 
-/// Signals grace changes for itself that exec would not reset: the ones it
-/// ignores (TTIN, TTOU) unless they were ignored already, and PIPE, which
-/// Rust's runtime ignores before `main`, so its inherited disposition is
-/// unknowable. The child gets PIPE at its default, as every Rust-spawned
-/// process does.
-fn defaults(inherited: &Inherited) -> Vec<Signal> {
-    let mut out = vec![Signal::PIPE];
-    out.extend(
-        [Signal::TTIN, Signal::TTOU]
-            .into_iter()
-            .filter(|s| !inherited.is_ignored(*s)),
-    );
-    out
-}
+/// Signals the child gets at their default disposition rather than the one
+/// grace inherited: only PIPE, which Rust's runtime ignores before `main`,
+/// so its inherited disposition is unknowable. The child gets it at its
+/// default, as every process spawned by Rust's standard library does.
+/// Everything else grace leaves as it found it: it handles no signal itself
+/// (they are blocked and read from a signalfd), and the child gets the
+/// inherited mask back.
+const DEFAULTS: [Signal; 1] = [Signal::PIPE];
 
 /// Spawns the command. Signal handlers must already be installed.
 ///
@@ -59,7 +53,7 @@ pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
     let terminal = tcgetpgrp(stdin.as_fd()).ok();
     let pid = posix_spawn(cfg, inherited)?;
     let previous_foreground = terminal.and_then(|previous| {
-        // TTOU is ignored, so grace may do this even from the background.
+        // TTOU is blocked, so grace may do this even from the background.
         match tcsetpgrp(stdin.as_fd(), pid) {
             Ok(()) => {
                 let _ = sys::kill(-pid.as_raw(), libc::SIGCONT);
@@ -103,7 +97,7 @@ fn posix_spawn(cfg: &Config, inherited: &Inherited) -> Result<Pid, Error> {
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut sigdefault = SigSet::empty();
-    for sig in defaults(inherited) {
+    for sig in DEFAULTS {
         if let Ok(s) = NixSignal::try_from(sig.raw()) {
             sigdefault.add(s);
         }
@@ -119,8 +113,6 @@ fn posix_spawn(cfg: &Config, inherited: &Inherited) -> Result<Pid, Error> {
     attr.set_pgroup(Pid::from_raw(0)).map_err(spawn_error)?;
     attr.set_sigmask(&inherited.mask).map_err(spawn_error)?;
     attr.set_sigdefault(&sigdefault).map_err(spawn_error)?;
-    // The libc resets every caught signal to SIG_DFL in the child before
-    // exec, so signal-hook's handlers never run there.
     let actions = PosixSpawnFileActions::init().map_err(spawn_error)?;
     posix_spawnp(&program, &actions, &attr, &argv, &env).map_err(spawn_error)
 }

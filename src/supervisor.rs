@@ -15,7 +15,6 @@
 
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::SigSet;
 use nix::unistd::{Pid, getpgrp, getpid, getppid};
 
 use crate::config::{Config, Forward};
@@ -254,21 +253,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     // First, before anything changes it: the state the child must inherit.
     let inherited = Inherited::record().map_err(Error::SignalState)?;
     let is_pid1 = getpid().as_raw() == 1;
-    // Ignored, never caught: a handled TTOU would restart a background
-    // write(2) to the terminal forever; ignored, the write simply proceeds.
-    for sig in [Signal::TTIN, Signal::TTOU] {
-        let _ = sys::ignore(sig.raw());
-    }
-    // Signals we were started with ignored stay ignored until the child has
-    // inherited that (posix_spawn can reset a signal to default, not ignore
-    // it); we catch them from then on. PIPE is special: see `spawn`.
-    let deferred: Vec<Signal> = Signal::forwardable()
-        .filter(|s| *s != Signal::PIPE && inherited.is_ignored(*s))
-        .collect();
-    let mut source = SignalSource::install(&deferred).map_err(Error::Signals)?;
-    // grace itself blocks nothing: what it inherited blocked is caught and
-    // forwarded, and the child gets the inherited mask back.
-    SigSet::empty().thread_set_mask().map_err(Error::Unblock)?;
+    let mut source = SignalSource::install().map_err(Error::Signals)?;
 
     if !is_pid1 {
         // Orphans of the subtree are re-parented to us, not to the host's init.
@@ -290,12 +275,9 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     let started = Instant::now();
     let main = spawned.pid;
     tracing::debug!(pid = main.as_raw(), program = %cfg.program.to_string_lossy(), "spawned");
-    if let Err(e) = source.add(deferred) {
-        tracing::warn!(error = %e, "could not catch the signals grace was started with ignored");
-    }
     // Never pin a mount, never hold a pipe or socket the child has closed.
     let _ = nix::unistd::chdir("/");
-    close_inherited_fds(&source.fds());
+    close_inherited_fds(&[source.fd()]);
 
     let mut sup = Supervisor {
         cfg,
@@ -311,8 +293,12 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         if std::mem::take(&mut parent_gone) {
             events.push(Event::ParentDied);
         }
-        source.drain(&mut signals);
+        source.drain(&mut signals).map_err(Error::Poll)?;
         for sig in signals.drain(..).filter(|s| *s != Signal::CHLD) {
+            if !sig.is_forwardable() {
+                tracing::debug!(signal = %sig, "received; not forwarded");
+                continue;
+            }
             tracing::debug!(signal = %sig, "received");
             let died =
                 cfg.parent_death_stop && sig == Signal::TERM && !is_pid1 && getppid() != parent;

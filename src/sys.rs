@@ -11,6 +11,7 @@
 use std::os::fd::RawFd;
 
 use nix::errno::Errno;
+use nix::sys::signal::SigSet;
 use nix::unistd::Pid;
 
 /// `kill(2)` with a raw signal number. `pid` follows kill(2): a negative pid
@@ -37,28 +38,27 @@ pub fn reap_one() -> Result<Option<(Pid, i32)>, Errno> {
     }
 }
 
-/// Whether `signal` is currently ignored (`SIG_IGN`). Queries with
-/// sigaction(2) without changing anything; a number the libc refuses counts
-/// as not ignored.
+/// The signal set holding exactly `signals` (1 to 64).
+///
+/// Built from raw bits because libc's `sigaddset` refuses the numbers the
+/// libc keeps for itself (musl refuses 32 to 34), and grace must block 34
+/// (`SIGRTMIN` as glibc numbers it) like any other real-time signal.
 #[must_use]
-pub fn is_ignored(signal: i32) -> bool {
-    // SAFETY: sigaction is plain data; all-zero is a valid value to overwrite.
-    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-    // SAFETY: a null `act` only reads the current action into `old`, which is
-    // valid and writable.
-    let rc = unsafe { libc::sigaction(signal, std::ptr::null(), &raw mut old) };
-    rc == 0 && old.sa_sigaction == libc::SIG_IGN
-}
-
-/// Sets `signal` to `SIG_IGN` for grace itself. See sigaction(2).
-pub fn ignore(signal: i32) -> Result<(), Errno> {
-    // SAFETY: installing SIG_IGN runs no code of ours in signal context.
-    let rc = unsafe { libc::signal(signal, libc::SIG_IGN) };
-    if rc == libc::SIG_ERR {
-        Err(Errno::last())
-    } else {
-        Ok(())
-    }
+pub fn signal_set(signals: impl IntoIterator<Item = i32>) -> SigSet {
+    const _: () = assert!(size_of::<libc::sigset_t>() >= 8 && align_of::<libc::sigset_t>() >= 8);
+    let bits = signals
+        .into_iter()
+        .filter(|n| (1..=64).contains(n))
+        .fold(0u64, |b, n| b | 1 << (n - 1));
+    // SAFETY: sigset_t is plain data (an array of unsigned longs); all-zero
+    // is the empty set.
+    let mut raw: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: on Linux, glibc's and musl's sigset_t both start with the
+    // kernel's 64-bit mask, signal N at bit N-1; the assertion above shows
+    // the write fits and is aligned.
+    unsafe { (&raw mut raw).cast::<u64>().write(bits) };
+    // SAFETY: `raw` is a fully initialised sigset_t.
+    unsafe { SigSet::from_sigset_t_unchecked(raw) }
 }
 
 /// Closes a descriptor grace inherited and does not own. See close(2).
@@ -69,4 +69,22 @@ pub fn close_inherited(fd: RawFd) {
     // SAFETY: `fd` was inherited and is owned by no Rust object here (see
     // above); closing it cannot invalidate a live handle.
     let _ = unsafe { libc::close(fd) };
+}
+
+#[cfg(test)]
+mod tests {
+    use nix::sys::signal::Signal;
+
+    use super::*;
+
+    #[test]
+    fn signal_sets_hold_exactly_what_was_asked() {
+        let set = signal_set([1, 15, 34, 64, 0, 65]);
+        assert!(set.contains(Signal::SIGHUP) && set.contains(Signal::SIGTERM));
+        assert!(!set.contains(Signal::SIGINT) && !set.contains(Signal::SIGKILL));
+        let raw: *const libc::sigset_t = set.as_ref();
+        // SAFETY: reading back the first 64 bits, as `signal_set` wrote them.
+        let bits = unsafe { raw.cast::<u64>().read() };
+        assert_eq!(bits, 1 | 1 << 14 | 1 << 33 | 1 << 63);
+    }
 }

@@ -211,6 +211,7 @@ impl Init {
         let stderr_text = Arc::new(Mutex::new(String::new()));
         let sink = Arc::clone(&stderr_text);
         let mut stderr = child.stderr.take().expect("piped stderr");
+        let (eof_tx, stderr_eof) = channel();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = stderr.read(&mut buf) {
@@ -221,6 +222,7 @@ impl Init {
                     .expect("stderr lock")
                     .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
+            let _ = eof_tx.send(());
         });
         let stdin = child.stdin.take();
         let (exit_tx, exited) = channel();
@@ -236,6 +238,7 @@ impl Init {
             lines,
             seen: Vec::new(),
             stderr: stderr_text,
+            stderr_eof,
             stdin,
             exited,
             status: None,
@@ -254,6 +257,7 @@ pub struct Running {
     /// Every stdout line read so far.
     pub seen: Vec<String>,
     stderr: Arc<Mutex<String>>,
+    stderr_eof: Receiver<()>,
     stdin: Option<ChildStdin>,
     exited: Receiver<std::io::Result<ExitStatus>>,
     status: Option<ExitStatus>,
@@ -365,10 +369,19 @@ impl Running {
                 Err(_) => self.fail(&format!("grace did not exit within {limit:?}")),
             }
         }
-        // Collect the rest of stdout now that everything has exited.
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+        // Read both pipes to their end: everything grace and the app wrote
+        // is in by then (bounded, in case something that outlived grace
+        // still holds them).
+        let deadline = Instant::now() + SOON;
+        while let Ok(line) = self
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
             self.seen.push(line);
         }
+        let _ = self
+            .stderr_eof
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()));
         let status = self.status.expect("set above");
         status
             .code()
