@@ -193,7 +193,7 @@ impl Visit for Fields {
         match self.format {
             Format::Json => json_string(&mut self.rest, value),
             Format::Text if value.is_empty() || value.contains([' ', '"', '=', '\\', '\n']) => {
-                quote(&mut self.rest, value);
+                json_string(&mut self.rest, value);
             }
             Format::Text => self.rest.push_str(value),
         }
@@ -206,22 +206,8 @@ impl Visit for Fields {
     }
 }
 
-/// Appends `s` in double quotes for a text line: `"` and `\` escaped, a
-/// newline as `\n`, so that one event stays one line.
-fn quote(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Appends `s` as a JSON string literal (RFC 8259 escaping).
+/// Appends `s` as a JSON string literal (RFC 8259 escaping); text lines
+/// quote values the same way, so that one event stays one line.
 fn json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {

@@ -102,28 +102,17 @@ impl Signal {
     /// Whether grace forwards this signal when it receives it.
     ///
     /// Excluded: KILL and STOP (cannot be caught); ILL, FPE, SEGV, BUS, TRAP
-    /// and SYS (faults: grace does not take them in, see [`taken`]); CHLD
+    /// and SYS (faults: grace does not take them in, see [`is_taken`]); CHLD
     /// (grace reaps instead); TTIN and TTOU (grace's own terminal signals,
     /// blocked so that it is never stopped); 32 and 33, which the C library
     /// reserves for its threads (forwarding them could disturb the app's).
     #[must_use]
     pub fn is_forwardable(self) -> bool {
-        !matches!(
-            self.0,
-            libc::SIGKILL
-                | libc::SIGSTOP
-                | libc::SIGILL
-                | libc::SIGFPE
-                | libc::SIGSEGV
-                | libc::SIGBUS
-                | libc::SIGTRAP
-                | libc::SIGSYS
-                | libc::SIGCHLD
-                | libc::SIGTTIN
-                | libc::SIGTTOU
-                | 32
-                | 33
-        )
+        is_taken(self.0)
+            && !matches!(
+                self.0,
+                libc::SIGCHLD | libc::SIGTTIN | libc::SIGTTOU | 32 | 33
+            )
     }
 
     /// Every signal grace forwards.
@@ -147,25 +136,23 @@ impl fmt::Display for Signal {
     }
 }
 
-/// Every signal grace takes in: all but KILL and STOP (which cannot be
+/// Whether grace takes signal `n` in: all but KILL and STOP (which cannot be
 /// caught) and the synchronous faults ILL, FPE, SEGV, BUS, TRAP and SYS
 /// (blocking those would turn a real fault of grace's own into a kill).
 /// Signals in this set but not forwardable (CHLD, TTIN, TTOU, 32, 33) are
 /// read and dropped: blocked, they can neither stop nor kill grace.
-fn taken() -> impl Iterator<Item = i32> {
-    (1..=MAX).filter(|n| {
-        !matches!(
-            *n,
-            libc::SIGKILL
-                | libc::SIGSTOP
-                | libc::SIGILL
-                | libc::SIGFPE
-                | libc::SIGSEGV
-                | libc::SIGBUS
-                | libc::SIGTRAP
-                | libc::SIGSYS
-        )
-    })
+fn is_taken(n: i32) -> bool {
+    !matches!(
+        n,
+        libc::SIGKILL
+            | libc::SIGSTOP
+            | libc::SIGILL
+            | libc::SIGFPE
+            | libc::SIGSEGV
+            | libc::SIGBUS
+            | libc::SIGTRAP
+            | libc::SIGSYS
+    )
 }
 
 /// Where the event loop's signals come from: every signal grace takes in is
@@ -190,7 +177,7 @@ impl SignalSource {
     /// Blocks every signal grace takes in and opens the signalfd. Call
     /// before spawning: from then on nothing sent to grace is lost.
     pub fn install() -> Result<SignalSource, Errno> {
-        let set = sys::signal_set(taken());
+        let set = sys::signal_set((1..=MAX).filter(|n| is_taken(*n)));
         set.thread_set_mask()?;
         let fd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
         Ok(SignalSource { fd })
