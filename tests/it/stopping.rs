@@ -38,17 +38,21 @@ fn stubborn_app_is_killed_at_the_deadline() {
 #[test]
 fn a_repeated_stop_signal_is_forwarded_and_keeps_the_deadline() {
     let mut run = Init::new(Mode::Child)
-        .args(["--grace-period", "1s"])
+        .args(["--grace-period", "2s"])
         .app(&["ignore-term"])
         .spawn();
     run.wait_for_line("ready");
     let t0 = Instant::now();
     run.signal(Signal::SIGTERM);
     run.wait_for_line("got SIGTERM");
+    // Not a synchronisation: the second TERM must come late in the period,
+    // so that a deadline restarted by it (t0 + 3.5 s) would show.
+    std::thread::sleep(Duration::from_millis(1500));
     run.signal(Signal::SIGTERM);
     run.wait_for_line("got SIGTERM");
     assert_eq!(run.wait(), 137);
-    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+    let took = t0.elapsed();
+    assert!(took >= Duration::from_millis(1950) && took < Duration::from_millis(3300), "{took:?}");
 }
 
 #[test]
