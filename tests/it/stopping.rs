@@ -52,7 +52,10 @@ fn a_repeated_stop_signal_is_forwarded_and_keeps_the_deadline() {
     run.wait_for_line("got SIGTERM");
     assert_eq!(run.wait(), 137);
     let took = t0.elapsed();
-    assert!(took >= Duration::from_millis(1950) && took < Duration::from_millis(3300), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(1950) && took < Duration::from_millis(3300),
+        "{took:?}"
+    );
 }
 
 #[test]

@@ -36,3 +36,30 @@ fn without_a_terminal_nothing_is_foreground() {
         .expect("run");
     assert!(String::from_utf8_lossy(&out.stdout).contains("fg=false"));
 }
+
+#[test]
+fn the_terminal_is_given_back_when_grace_exits() {
+    // The shell's own command after grace runs in the shell's group: it is
+    // in the foreground again only if grace handed the terminal back.
+    let inner = format!("{GRACE} -- {TESTAPP} report; echo after; {TESTAPP} report");
+    let out = match Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("SKIPPED: no script(1) for a pseudo-terminal: {e}");
+            return;
+        }
+        Err(e) => panic!("script(1) is needed for this test: {e}"),
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (under, after) = text
+        .split_once("after")
+        .unwrap_or_else(|| panic!("no marker:\n{text}"));
+    assert!(under.contains("fg=true"), "{text}");
+    assert!(
+        after.contains("fg=true"),
+        "the terminal stayed with the dead child's group:\n{text}"
+    );
+}
