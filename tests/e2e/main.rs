@@ -1,1 +1,14 @@
-//! End-to-end tests: see tests/e2e/README (being written).
+//! End-to-end tests: grace as the ENTRYPOINT of real containers (podman
+//! with runc), built from `Dockerfile.example`'s final stage, stopped and
+//! signalled the way Docker, podman and Kubernetes do it. See
+//! `tests/e2e/README.md` for what they need and how to run them.
+//!
+//! They take the static release binaries from `GRACE_STATIC_BIN` and
+//! `GRACE_TESTAPP_STATIC_BIN` (set by `tests/run.sh`). Where they cannot
+//! run (no podman, not root, no binaries), each test prints why and
+//! returns; under `CI=true` that is a failure instead.
+
+mod containers;
+mod image;
+mod kube;
+mod podman;

@@ -1,0 +1,127 @@
+//! The images the tests run: `Dockerfile.example`'s final stage, built as
+//! is on a `FROM scratch` base of busybox (no registry is reachable), with
+//! the freshly built static `grace` and the fake app as `/app/*`.
+//!
+//! Only the example's first stage, which builds grace with cargo in a Rust
+//! image, is replaced: by a stage holding the binary `tests/run.sh` built.
+
+use std::os::unix::fs::{PermissionsExt as _, symlink};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use crate::podman::{BUSYBOX, must};
+
+/// The example, with the app's server trapping TERM like a good citizen.
+pub const APP: &str = "localhost/grace-e2e-app:latest";
+/// The same, but its server ignores SIGTERM.
+pub const STUBBORN: &str = "localhost/grace-e2e-stubborn:latest";
+const BASE: &str = "localhost/grace-e2e-base:latest";
+
+/// Where the fake app lives in the images.
+pub const TESTAPP: &str = "/app/testapp";
+
+const MARKER: &str = "# ---- final stage";
+
+/// Builds the images once per test run; later calls return at once.
+pub fn build() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = std::env::temp_dir().join(format!("grace-e2e-images-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        base(&root.join("base"));
+        app(&root.join("app"), APP, "trap TERM");
+        app(&root.join("stubborn"), STUBBORN, "ignore-term");
+        let _ = std::fs::remove_dir_all(&root);
+    });
+}
+
+fn write(path: &Path, text: &str, mode: u32) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    }
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::copy(from, to)
+        .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
+}
+
+/// `FROM scratch` with busybox-static and a link for each of its applets:
+/// the smallest base with a `/bin/sh` for the start script.
+fn base(ctx: &Path) {
+    let bin = ctx.join("bin");
+    std::fs::create_dir_all(&bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    copy(Path::new(BUSYBOX), &bin.join("busybox"));
+    let list = std::process::Command::new(BUSYBOX)
+        .arg("--list")
+        .output()
+        .unwrap_or_else(|e| panic!("busybox --list: {e}"));
+    for applet in String::from_utf8_lossy(&list.stdout).split_whitespace() {
+        if applet != "busybox" {
+            symlink("busybox", bin.join(applet)).unwrap_or_else(|e| panic!("{applet}: {e}"));
+        }
+    }
+    write(
+        &ctx.join("Containerfile"),
+        "FROM scratch\nCOPY bin /bin\n",
+        0o644,
+    );
+    must(&["build", "--quiet", "--tag", BASE, &ctx.to_string_lossy()]);
+}
+
+/// The example's final stage, from its marker line to the end.
+fn final_stage() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("Dockerfile.example");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let at = text
+        .find(MARKER)
+        .unwrap_or_else(|| panic!("Dockerfile.example has no {MARKER:?} line"));
+    text[at..].to_owned()
+}
+
+fn static_bin(var: &str) -> PathBuf {
+    std::env::var_os(var).map_or_else(|| panic!("{var} is not set"), PathBuf::from)
+}
+
+/// The example image, with `/app/server` running `testapp SERVER_MODE`.
+fn app(ctx: &Path, tag: &str, server_mode: &str) {
+    std::fs::create_dir_all(ctx.join("app")).unwrap_or_else(|e| panic!("{}: {e}", ctx.display()));
+    copy(&static_bin("GRACE_STATIC_BIN"), &ctx.join("grace"));
+    copy(
+        &static_bin("GRACE_TESTAPP_STATIC_BIN"),
+        &ctx.join("app/testapp"),
+    );
+    write(
+        &ctx.join("app/worker"),
+        &format!("#!/bin/sh\nexec {TESTAPP} trap TERM\n"),
+        0o755,
+    );
+    write(
+        &ctx.join("app/server"),
+        &format!("#!/bin/sh\nexec {TESTAPP} {server_mode}\n"),
+        0o755,
+    );
+    let start = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/start.sh");
+    std::fs::create_dir_all(ctx.join("examples")).unwrap_or_else(|e| panic!("{e}"));
+    copy(&start, &ctx.join("examples/start.sh"));
+    let containerfile = format!(
+        "ARG APP_IMAGE\n\
+         FROM scratch AS grace-build\n\
+         COPY grace /grace\n\
+         {}",
+        final_stage()
+    );
+    write(&ctx.join("Containerfile"), &containerfile, 0o644);
+    must(&[
+        "build",
+        "--quiet",
+        "--build-arg",
+        &format!("APP_IMAGE={BASE}"),
+        "--tag",
+        tag,
+        &ctx.to_string_lossy(),
+    ]);
+}
