@@ -72,6 +72,14 @@ fn check_identity(c: &Container, mode: Mode) {
     }
 }
 
+/// `podman stop -t 10`, as `docker stop` does it: SIGTERM, 10 s, SIGKILL.
+/// Returns how long it took.
+fn stop(c: &Container) -> Duration {
+    timed(|| {
+        must(&["stop", "--time", "10", &c.name]);
+    })
+}
+
 /// `podman stop -t 10` on an app that handles SIGTERM: its handler runs,
 /// the container exits with the app's own code (0), long before the 10 s.
 fn well_behaved_app_stops_at_once(mode: Mode) {
@@ -85,9 +93,7 @@ fn well_behaved_app_stops_at_once(mode: Mode) {
     );
     c.wait_for("ready pid=");
     check_identity(&c, mode);
-    let took = timed(|| {
-        must(&["stop", "--time", "10", &c.name]);
-    });
+    let took = stop(&c);
     assert_eq!(c.wait(), 0, "{}", c.transcript());
     c.finish();
     assert_eq!(c.count(Stream::Out, "got SIGTERM"), 1, "{}", c.transcript());
@@ -114,9 +120,7 @@ fn stubborn_app_is_killed_at_the_grace_period(mode: Mode) {
         &[TESTAPP, "ignore-term"],
     );
     c.wait_for("ready pid=");
-    let took = timed(|| {
-        must(&["stop", "--time", "10", &c.name]);
-    });
+    let took = stop(&c);
     assert_eq!(c.wait(), 137, "{}", c.transcript());
     c.finish();
     assert_eq!(
@@ -129,11 +133,7 @@ fn stubborn_app_is_killed_at_the_grace_period(mode: Mode) {
         took >= Duration::from_millis(1900) && took < Duration::from_secs(6),
         "podman stop took {took:?}, not about 2 s"
     );
-    let logs = must(&["logs", &c.name]);
-    let logs_err = podman::podman(&["logs", &c.name])
-        .map(|o| podman::stderr(&o))
-        .unwrap_or_default();
-    let all = format!("{logs}\n{logs_err}");
+    let all = podman::logs(&c.name);
     let report = all
         .lines()
         .find(|l| l.contains("event=shutdown"))
@@ -158,9 +158,7 @@ fn start_script_without_exec_stops_both_apps(mode: Mode) {
     let mut c = Container::run(&mode.name("start-sh"), mode.opts(), APP, &[]);
     c.wait_for("ready pid=");
     c.wait_for("ready pid=");
-    let took = timed(|| {
-        must(&["stop", "--time", "10", &c.name]);
-    });
+    let took = stop(&c);
     assert_eq!(c.wait(), 143, "{}", c.transcript());
     c.finish();
     assert_eq!(
@@ -264,7 +262,7 @@ fn orphans_are_reaped(mode: Mode) {
         procs.iter().any(|(pid, ppid, _)| *pid == 1 && *ppid == 0),
         "{procs:?}"
     );
-    must(&["stop", "--time", "10", &c.name]);
+    stop(&c);
     assert_eq!(c.wait(), 143, "{}", c.transcript());
 }
 both_modes!(orphans_are_reaped);

@@ -94,11 +94,11 @@ fn kubernetes_example_stops_at_its_grace_period() {
     // Both apps of start.sh are up: a bounded poll of the logs (kube play
     // detaches, so there is no stream to read).
     let until = Instant::now() + PATIENCE;
-    while logs(container).matches("ready pid=").count() < 2 {
+    while podman::logs(container).matches("ready pid=").count() < 2 {
         assert!(
             Instant::now() < until,
             "the pod's apps never got ready:\n{}",
-            logs(container)
+            podman::logs(container)
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -112,7 +112,7 @@ fn kubernetes_example_stops_at_its_grace_period() {
     let took = timed(|| {
         must(&["pod", "stop", "--time", "30", "grace-example"]);
     });
-    let all = logs(container);
+    let all = podman::logs(container);
     // The main child is start.sh, which died of the SIGTERM (143): that is
     // the container's status. The server it started is what grace killed.
     assert_eq!(podman::exit_code(container), 143, "{all}");
@@ -161,17 +161,4 @@ fn kubernetes_example_stops_at_its_grace_period() {
     );
     // The worker handled SIGTERM; the server ignored it and was killed.
     assert_eq!(all.matches("got SIGTERM").count(), 2, "{all}");
-}
-
-/// Everything the container printed, both streams.
-fn logs(container: &str) -> String {
-    podman::podman(&["logs", container])
-        .map(|o| {
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            )
-        })
-        .unwrap_or_default()
 }

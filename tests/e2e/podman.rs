@@ -296,6 +296,20 @@ impl Drop for Container {
     }
 }
 
+/// Everything container `name` printed, as `podman logs` has it (stdout,
+/// then stderr).
+pub fn logs(name: &str) -> String {
+    podman(&["logs", name])
+        .map(|o| {
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// The exit code podman recorded for container `name`.
 pub fn exit_code(name: &str) -> i32 {
     let out = must(&["inspect", "--format", "{{.State.ExitCode}}", name]);
