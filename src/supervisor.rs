@@ -419,29 +419,29 @@ impl Supervisor<'_> {
     fn stop(&mut self, sig: Signal, state: &State) {
         self.report.forwarded(sig);
         let group = self.cfg.forward == Forward::Group;
-        // Scan first: once the group has the signal, its members start
-        // exiting and would be missing from the count.
-        let procs = if group {
-            tree::scan(self.scope)
-        } else {
-            Vec::new()
-        };
         let target = if group {
             self.group()
         } else {
             self.main.as_raw()
         };
+        // The group first: the app hears of the stop before grace spends
+        // any time looking for the rest.
         tree::send(target, sig);
         tree::send(target, Signal::CONT);
         // Then everything that escaped the group (setsid daemons,
-        // double-forked helpers).
-        let others: Vec<_> = procs
-            .iter()
-            .filter(|p| p.pgrp != self.main)
-            .cloned()
-            .collect();
+        // double-forked helpers). Zombies are kept for the count: grace
+        // reaps only in its loop, so a child of grace's that died of the
+        // signal just sent is still listed.
+        let procs = if group {
+            tree::scan_all(self.scope)
+        } else {
+            Vec::new()
+        };
+        let (in_group, others): (Vec<_>, Vec<_>) =
+            procs.into_iter().partition(|p| p.pgrp == self.main);
+        let others: Vec<_> = others.into_iter().filter(|p| !p.zombie).collect();
         self.signal_procs(&others, sig, true);
-        let told = procs.len().max(1);
+        let told = (in_group.len() + others.len()).max(1);
         self.report.told += told;
         let left = state
             .kill_at

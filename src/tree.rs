@@ -9,8 +9,11 @@
 //! its own loop, so a pid found here is not one grace has already reaped.
 
 use std::fs;
+use std::os::fd::{AsFd as _, BorrowedFd};
 
 use nix::errno::Errno;
+use nix::fcntl::{OFlag, open, openat};
+use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 
 use crate::signals::Signal;
@@ -81,33 +84,57 @@ fn parse_stat(stat: &str) -> Option<Proc> {
     })
 }
 
-/// Whether /proc describes our own PID namespace: after `unshare --pid`
-/// without `--mount-proc` it still shows the host's, and its pids would mean
-/// other processes here.
-fn proc_is_ours() -> bool {
-    fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| parse_stat(&s))
-        .is_some_and(|p| p.pid == nix::unistd::getpid())
+/// Reads the start of `/proc/PID/stat` through an open `/proc`: one
+/// `openat`, one `read` into a buffer on the stack, one `close`. A scan
+/// does this for every process, at the moment a stop begins, so it is kept
+/// to three system calls (`fs::read_to_string` takes eight). Only the
+/// fields up to `pgrp` are used, and they fit in the first 512 bytes
+/// (`comm` is at most 64). Names that are not UTF-8 still parse.
+fn read_stat(proc_dir: BorrowedFd<'_>, pid: &str) -> Option<Proc> {
+    let path = format!("{pid}/stat");
+    let fd = openat(
+        proc_dir,
+        path.as_str(),
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let mut buf = [0u8; 512];
+    let n = nix::unistd::read(&fd, &mut buf).ok()?;
+    parse_stat(&String::from_utf8_lossy(buf.get(..n)?))
 }
 
-/// Every live process in `scope` other than grace, from /proc. Empty when
-/// /proc is missing or belongs to another PID namespace.
+/// Every process in `scope` other than grace, zombies included, from
+/// /proc. Empty when /proc is missing or belongs to another PID namespace
+/// (after `unshare --pid` without `--mount-proc` it still shows the
+/// host's, and its pids would mean other processes here).
 #[must_use]
-pub fn scan(scope: Scope) -> Vec<Proc> {
-    let Ok(dir) = fs::read_dir("/proc") else {
+pub fn scan_all(scope: Scope) -> Vec<Proc> {
+    let (Ok(dir), Ok(proc_dir)) = (
+        fs::read_dir("/proc"),
+        open(
+            "/proc",
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ),
+    ) else {
         return Vec::new();
     };
-    if !proc_is_ours() {
+    let me = nix::unistd::getpid();
+    if read_stat(proc_dir.as_fd(), "self").is_none_or(|p| p.pid != me) {
         return Vec::new();
     }
-    let me = nix::unistd::getpid();
     let all: Vec<Proc> = dir
         .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| pid != me.as_raw())
-        .filter_map(|pid| fs::read_to_string(format!("/proc/{pid}/stat")).ok())
-        .filter_map(|s| parse_stat(&s))
+        .filter_map(|e| {
+            let name = e.file_name();
+            let name = name.to_str()?;
+            let pid = name.parse::<i32>().ok()?;
+            if pid == me.as_raw() {
+                return None;
+            }
+            read_stat(proc_dir.as_fd(), name)
+        })
         .collect();
     match scope {
         // Kernel threads live only in the initial namespace, so in a
@@ -115,9 +142,15 @@ pub fn scan(scope: Scope) -> Vec<Proc> {
         Scope::Namespace => all,
         Scope::Descendants(root) => descendants(&all, root),
     }
-    .into_iter()
-    .filter(|p| !p.zombie)
-    .collect()
+}
+
+/// Every live process in `scope` other than grace: what can still be
+/// signalled.
+#[must_use]
+pub fn scan(scope: Scope) -> Vec<Proc> {
+    let mut procs = scan_all(scope);
+    procs.retain(|p| !p.zombie);
+    procs
 }
 
 /// The processes below `root`, walking parent links down from it.
@@ -175,6 +208,26 @@ mod tests {
         assert_eq!(proc.pgrp, Pid::from_raw(42));
         assert_eq!(proc.name, "my (odd) app");
         assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn reads_this_process_and_its_parent_from_proc() {
+        let proc_dir =
+            open("/proc", OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()).expect("/proc");
+        let me = read_stat(proc_dir.as_fd(), "self").expect("self");
+        assert_eq!(me.pid, nix::unistd::getpid());
+        assert_eq!(me.ppid, nix::unistd::getppid());
+        assert_eq!(me.pgrp, nix::unistd::getpgrp());
+        assert!(!me.zombie);
+        assert_eq!(read_stat(proc_dir.as_fd(), "0"), None);
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_still_parses() {
+        let raw = b"42 (a\xffb) S 7 42 42 0";
+        let proc = parse_stat(&String::from_utf8_lossy(raw)).expect("parses");
+        assert_eq!(proc.ppid, Pid::from_raw(7));
+        assert_eq!(proc.name, "a\u{fffd}b");
     }
 
     #[test]
