@@ -1,0 +1,172 @@
+//! grace's benchmarks: grace side by side with tini, tini-static,
+//! dumb-init and catatonit, in one run, written as Markdown.
+//!
+//!   grace-bench run --grace PATH --out FILE [--smoke]
+//!   grace-bench app MODE...      (the supervised app; see app.rs)
+//!
+//! Every wait is on a handshake (the app's `ready` line, a process exit)
+//! with a timeout as an upper bound; a measurement that breaks fails the
+//! run, a number that misses its target never does.
+
+mod app;
+mod measure;
+mod report;
+mod stats;
+
+use std::path::PathBuf;
+
+/// CLOCK_MONOTONIC in nanoseconds: system-wide, so the driver's and the
+/// app's readings compare.
+pub fn now_ns() -> u64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).map_or(0, |t| {
+        u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000_000
+            + u64::try_from(t.tv_nsec()).unwrap_or(0)
+    })
+}
+
+/// One init under test.
+pub struct Init {
+    pub name: &'static str,
+    pub path: PathBuf,
+    /// Arguments before the command when the init is not PID 1.
+    pub args: &'static [&'static str],
+    /// The same when it is PID 1 of a new PID namespace.
+    pub pid1_args: &'static [&'static str],
+}
+
+impl Init {
+    pub fn argv(&self, pid1: bool) -> Vec<String> {
+        let mut v = vec![self.path.to_string_lossy().into_owned()];
+        let args = if pid1 { self.pid1_args } else { self.args };
+        v.extend(args.iter().map(|s| (*s).to_owned()));
+        v
+    }
+
+    pub fn is_grace(&self) -> bool {
+        self.name == "grace"
+    }
+}
+
+fn inits(grace: PathBuf) -> Vec<Init> {
+    vec![
+        Init {
+            name: "grace",
+            path: grace,
+            args: &["--"],
+            pid1_args: &["--"],
+        },
+        // -s: a subreaper when not PID 1, as grace and catatonit are
+        // (and tini's warning about not being PID 1 stays away).
+        Init {
+            name: "tini",
+            path: "/usr/bin/tini".into(),
+            args: &["-s", "--"],
+            pid1_args: &["--"],
+        },
+        Init {
+            name: "tini-static",
+            path: "/usr/bin/tini-static".into(),
+            args: &["-s", "--"],
+            pid1_args: &["--"],
+        },
+        Init {
+            name: "dumb-init",
+            path: "/usr/bin/dumb-init".into(),
+            args: &["--"],
+            pid1_args: &["--"],
+        },
+        Init {
+            name: "catatonit",
+            path: "/usr/bin/catatonit".into(),
+            args: &["--"],
+            pid1_args: &["--"],
+        },
+    ]
+}
+
+/// How much of everything to do.
+#[derive(Clone, Copy)]
+pub struct Scale {
+    pub smoke: bool,
+    pub startup_runs: usize,
+    pub signal_trials: usize,
+    pub stop_trials: usize,
+    pub idle_secs: u64,
+    pub orphans: usize,
+    pub reap_trials: usize,
+    pub deadline_trials: usize,
+}
+
+const FULL: Scale = Scale {
+    smoke: false,
+    startup_runs: 1000,
+    signal_trials: 500,
+    stop_trials: 200,
+    idle_secs: 60,
+    orphans: 10_000,
+    reap_trials: 3,
+    deadline_trials: 40,
+};
+
+const SMOKE: Scale = Scale {
+    smoke: true,
+    startup_runs: 30,
+    signal_trials: 30,
+    stop_trials: 10,
+    idle_secs: 3,
+    orphans: 300,
+    reap_trials: 1,
+    deadline_trials: 3,
+};
+
+fn usage() -> ! {
+    eprintln!("usage: grace-bench run --grace PATH --out FILE [--smoke] | grace-bench app MODE...");
+    std::process::exit(2)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("app") => app::main(&args[1..]),
+        Some("run") => {
+            let mut grace = None;
+            let mut out = None;
+            let mut scale = FULL;
+            let mut it = args[1..].iter();
+            while let Some(a) = it.next() {
+                match a.as_str() {
+                    "--grace" => grace = it.next().map(PathBuf::from),
+                    "--out" => out = it.next().map(PathBuf::from),
+                    "--smoke" => scale = SMOKE,
+                    _ => usage(),
+                }
+            }
+            let (Some(grace), Some(out)) = (grace, out) else {
+                usage()
+            };
+            let inits = inits(grace);
+            for i in &inits {
+                if !i.path.is_file() {
+                    eprintln!("grace-bench: {} not found at {}", i.name, i.path.display());
+                    std::process::exit(1);
+                }
+            }
+            match measure::all(&inits, scale) {
+                Ok(results) => {
+                    let text = report::markdown(&inits, scale, &results);
+                    if let Err(e) = std::fs::write(&out, &text) {
+                        eprintln!("grace-bench: {}: {e}", out.display());
+                        std::process::exit(1);
+                    }
+                    print!("{}", report::summary(&inits, &results));
+                    eprintln!("grace-bench: wrote {}", out.display());
+                }
+                Err(e) => {
+                    eprintln!("grace-bench: a measurement failed: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        _ => usage(),
+    }
+}
