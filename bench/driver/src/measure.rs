@@ -57,17 +57,17 @@ pub fn all(inits: &[Init], scale: Scale) -> R<Results> {
         "grace-bench: signal latency, {} trials each",
         scale.signal_trials
     );
-    let signal_us = each(inits, |i| signal_latency(i, scale.signal_trials))?;
+    let signal_us = signal_latency(inits, scale.signal_trials)?;
     eprintln!(
         "grace-bench: stop latency, {} trials each",
         scale.stop_trials
     );
-    let stop_ms = each(inits, |i| stop_latency(i, false, scale.stop_trials))?;
+    let stop_ms = round_robin(inits, scale.stop_trials, |i| stop_latency(i, false))?;
     eprintln!(
         "grace-bench: stop latency as PID 1, {} trials each",
         scale.stop_trials
     );
-    let stop_pid1_ms = each(inits, |i| stop_latency(i, true, scale.stop_trials))?;
+    let stop_pid1_ms = round_robin(inits, scale.stop_trials, |i| stop_latency(i, true))?;
     eprintln!(
         "grace-bench: idle cost and memory, {} s window",
         scale.idle_secs
@@ -77,11 +77,7 @@ pub fn all(inits: &[Init], scale: Scale) -> R<Results> {
         "grace-bench: reaping {} orphans as PID 1, {} trial(s) each",
         scale.orphans, scale.reap_trials
     );
-    let reap = each(inits, |i| {
-        (0..scale.reap_trials)
-            .map(|_| reaping(i, scale.orphans))
-            .collect()
-    })?;
+    let reap = round_robin(inits, scale.reap_trials, |i| reaping(i, scale.orphans))?;
     eprintln!(
         "grace-bench: deadline precision, {} trials",
         scale.deadline_trials
@@ -114,11 +110,15 @@ pub fn all(inits: &[Init], scale: Scale) -> R<Results> {
     })
 }
 
-fn each<T>(inits: &[Init], f: impl Fn(&Init) -> R<T>) -> R<Vec<T>> {
-    inits
-        .iter()
-        .map(|i| f(i).map_err(|e| format!("{}: {e}", i.name)))
-        .collect()
+/// `trials` rounds of one trial per init: per init, its samples.
+fn round_robin<T>(inits: &[Init], trials: usize, f: impl Fn(&Init) -> R<T>) -> R<Vec<Vec<T>>> {
+    let mut out: Vec<Vec<T>> = inits.iter().map(|_| Vec::with_capacity(trials)).collect();
+    for _ in 0..trials {
+        for (init, samples) in inits.iter().zip(out.iter_mut()) {
+            samples.push(f(init).map_err(|e| format!("{}: {e}", init.name))?);
+        }
+    }
+    Ok(out)
 }
 
 fn me() -> String {
@@ -273,20 +273,34 @@ fn startup(inits: &[Init], runs: usize) -> R<(Vec<f64>, Vec<Vec<f64>>)> {
 }
 
 /// From `kill(init, SIGUSR1)` to the app's `sigwait` returning, in µs.
-fn signal_latency(init: &Init, trials: usize) -> R<Vec<f64>> {
-    let mut run = Running::start(&init.argv(false), &["usr1"])?;
-    run.expect("ready")?;
-    let mut out = Vec::with_capacity(trials);
-    for _ in 0..trials {
-        let t0 = now_ns();
-        kill(run.pid(), Signal::SIGUSR1).map_err(|e| format!("kill: {e}"))?;
-        let line = run.expect("usr1 ")?;
-        let t1: u64 = line[5..]
-            .parse()
-            .map_err(|_| format!("bad line {line:?}"))?;
-        out.push(t1.saturating_sub(t0) as f64 / 1e3);
+/// Every init runs its app at once and the trials go round-robin, so that
+/// drift in the machine's speed hits every init alike.
+fn signal_latency(inits: &[Init], trials: usize) -> R<Vec<Vec<f64>>> {
+    let mut runs = Vec::new();
+    for i in inits {
+        let mut run =
+            Running::start(&i.argv(false), &["usr1"]).map_err(|e| format!("{}: {e}", i.name))?;
+        run.expect("ready")
+            .map_err(|e| format!("{}: {e}", i.name))?;
+        runs.push(run);
     }
-    run.stop()?;
+    let mut out = vec![Vec::with_capacity(trials); inits.len()];
+    for _ in 0..trials {
+        for ((run, samples), init) in runs.iter_mut().zip(out.iter_mut()).zip(inits) {
+            let t0 = now_ns();
+            kill(run.pid(), Signal::SIGUSR1).map_err(|e| format!("{}: kill: {e}", init.name))?;
+            let line = run
+                .expect("usr1 ")
+                .map_err(|e| format!("{}: {e}", init.name))?;
+            let t1: u64 = line[5..]
+                .parse()
+                .map_err(|_| format!("bad line {line:?}"))?;
+            samples.push(t1.saturating_sub(t0) as f64 / 1e3);
+        }
+    }
+    for run in runs {
+        run.stop()?;
+    }
     Ok(out)
 }
 
@@ -323,31 +337,27 @@ fn only_child(parent: Pid) -> R<Pid> {
 
 /// From `kill(init, SIGTERM)` to the init's exit, the app exiting at once;
 /// as a plain child of the driver, or as PID 1 of a new PID namespace.
-fn stop_latency(init: &Init, pid1: bool, trials: usize) -> R<Vec<f64>> {
-    let mut out = Vec::with_capacity(trials);
-    for _ in 0..trials {
-        let argv = if pid1 {
-            as_pid1(init)
-        } else {
-            init.argv(false)
-        };
-        let mut run = Running::start(&argv, &["term-exit"])?;
-        run.expect("ready")?;
-        let target = if pid1 {
-            only_child(run.pid())?
-        } else {
-            run.pid()
-        };
-        let t0 = Instant::now();
-        kill(target, Signal::SIGTERM).map_err(|e| format!("kill: {e}"))?;
-        let t1 = run.eof()?;
-        out.push((t1 - t0).as_secs_f64() * 1e3);
-        let code = run.reap()?;
-        if code != 0 {
-            return Err(format!("exit code {code} after a clean stop"));
-        }
+fn stop_latency(init: &Init, pid1: bool) -> R<f64> {
+    let argv = if pid1 {
+        as_pid1(init)
+    } else {
+        init.argv(false)
+    };
+    let mut run = Running::start(&argv, &["term-exit"])?;
+    run.expect("ready")?;
+    let target = if pid1 {
+        only_child(run.pid())?
+    } else {
+        run.pid()
+    };
+    let t0 = Instant::now();
+    kill(target, Signal::SIGTERM).map_err(|e| format!("kill: {e}"))?;
+    let t1 = run.eof()?;
+    let code = run.reap()?;
+    if code != 0 {
+        return Err(format!("exit code {code} after a clean stop"));
     }
-    Ok(out)
+    Ok((t1 - t0).as_secs_f64() * 1e3)
 }
 
 /// `(voluntary + nonvoluntary context switches, VmRSS kB, VmHWM kB)`.

@@ -323,6 +323,28 @@ const METHOD: &str = "## Method and caveats
   other inits and the driver share the CPUs: percentiles, not means.
 - Reaping includes the app's own `/proc` scans, which compete with PID 1 for
   the CPUs alike for every init; the peak counts zombies seen in one scan.
+- Signal and stop latency trials go round-robin over the inits (all five
+  apps run at once for the signal trials), like the start-up rounds, so no
+  init is measured only while the machine is warming up or busy.
+- Known costs of grace's, by design, visible in these tables:
+  - At a stop grace looks for processes that escaped the app's process
+    group (setsid daemons, double-forked helpers) and signals them too; the
+    peers do not (those processes get the kernel's SIGKILL when PID 1 exits,
+    or outlive a subreaper). The group is signalled first, so the app hears
+    of the stop at once; the look is a read of `/proc/PID/stat` per process
+    in the `/proc` grace sees, a few µs each. As PID 1 of a container that
+    is the container's processes; as a subreaper on a host it is every
+    process of the host, which is what the subreaper stop column measures.
+    The way to make it cheaper where the kernel allows is to walk
+    `/proc/PID/task/TID/children` (`CONFIG_PROC_CHILDREN`) from grace down,
+    which costs per descendant instead of per process; the kernel these
+    numbers come from lacks it, so it is not done yet.
+  - Start-up: grace parses its command line with clap and sets up tracing;
+    under musl's allocator that is some 25 `mmap`/`munmap` calls, and Rust's
+    runtime adds about 8 system calls (stdio check, SIGPIPE, the stack
+    overflow handler) before `main`. grace's own work is 14 calls: mask,
+    signalfd, subreaper, terminal check, spawn, chdir, closing inherited
+    descriptors.
 - Nothing here is a pass/fail test: `bench/run.sh --smoke` (run by CI) only
   checks that every measurement still works.
 ";
