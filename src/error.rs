@@ -14,7 +14,7 @@ pub enum Error {
     Usage(String),
     /// Reading the signal mask grace was started with.
     SignalState(Errno),
-    /// Blocking signals and opening the signalfd.
+    /// Blocking the signals grace takes in.
     Signals(Errno),
     /// Starting the command.
     Spawn {
@@ -47,7 +47,7 @@ impl fmt::Display for Error {
         match self {
             Error::Usage(msg) => f.write_str(msg),
             Error::SignalState(e) => write!(f, "failed to read the inherited signal mask: {e}"),
-            Error::Signals(e) => write!(f, "failed to set up signal handling (signalfd): {e}"),
+            Error::Signals(e) => write!(f, "failed to block signals: {e}"),
             Error::Spawn { program, source } => {
                 write!(f, "failed to spawn \"{}\": {source}", program.display())
             }

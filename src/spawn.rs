@@ -36,7 +36,7 @@ pub struct Spawned {
 /// so its inherited disposition is unknowable. The child gets it at its
 /// default, as every process spawned by Rust's standard library does.
 /// Everything else grace leaves as it found it: it handles no signal itself
-/// (they are blocked and read from a signalfd), and the child gets the
+/// (they are blocked and taken with sigtimedwait), and the child gets the
 /// inherited mask back.
 const DEFAULTS: [Signal; 1] = [Signal::PIPE];
 

@@ -9,9 +9,9 @@
 //!  any ──main child gone and nothing left (or Killing gives up)──▶ exit
 //! ```
 //!
-//! The loop blocks in one `ppoll` on the signal socket, with the next
-//! deadline as its timeout and none at all while nothing is pending: zero
-//! wake-ups while idle. There are no threads and no timers besides that.
+//! The loop blocks in one `sigtimedwait` on the signals grace takes in,
+//! with the next deadline as its timeout and none at all while nothing is
+//! pending: zero wake-ups while idle. There are no threads and no timers besides that.
 
 use std::time::{Duration, Instant};
 
@@ -277,7 +277,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     tracing::debug!(pid = main.as_raw(), program = %cfg.program.to_string_lossy(), "spawned");
     // Never pin a mount, never hold a pipe or socket the child has closed.
     let _ = nix::unistd::chdir("/");
-    close_inherited_fds(&[source.fd()]);
+    close_inherited_fds();
 
     let mut sup = Supervisor {
         cfg,
@@ -508,17 +508,18 @@ impl Supervisor<'_> {
     }
 }
 
-/// Closes every descriptor above stderr except grace's own. The child has
-/// its copies already; grace must not keep a pipe or socket open after the
-/// child closed it (an EOF the other end would never see).
-fn close_inherited_fds(keep: &[i32]) {
+/// Closes every descriptor above stderr: all were inherited (grace keeps
+/// none open of its own). The child has its copies already; grace must not
+/// keep a pipe or socket open after the child closed it (an EOF the other
+/// end would never see).
+fn close_inherited_fds() {
     let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
         return;
     };
     let fds: Vec<i32> = dir
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .filter(|fd| *fd > 2 && !keep.contains(fd))
+        .filter(|fd| *fd > 2)
         .collect();
     // The directory's own descriptor is in the list and is closed by now:
     // closing it again fails with EBADF, harmlessly.

@@ -9,6 +9,7 @@
 #![allow(unsafe_code)]
 
 use std::os::fd::RawFd;
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::signal::SigSet;
@@ -36,6 +37,24 @@ pub fn reap_one() -> Result<Option<(Pid, i32)>, Errno> {
         0 => Ok(None),
         pid => Ok(Some((Pid::from_raw(pid), status))),
     }
+}
+
+/// `sigtimedwait(2)` on `set`: the number of the first pending signal of
+/// it, dequeued; `EAGAIN` when `timeout` passes first (`None` waits
+/// forever, `Some(ZERO)` only looks).
+///
+/// Why not nix: it does not wrap sigtimedwait.
+pub fn sigtimedwait(set: &SigSet, timeout: Option<Duration>) -> Result<i32, Errno> {
+    let ts = timeout.map(|d| libc::timespec {
+        tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: libc::c_long::from(d.subsec_nanos().min(999_999_999).cast_signed()),
+    });
+    let ts_ptr = ts.as_ref().map_or(std::ptr::null(), std::ptr::from_ref);
+    // SAFETY: `set` is a valid, initialised sigset_t borrowed for the call;
+    // the info pointer may be null (we need only the number); `ts_ptr` is
+    // null or points at `ts`, which outlives the call.
+    let rc = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), ts_ptr) };
+    Errno::result(rc)
 }
 
 /// The signal set holding exactly `signals` (1 to 64).
