@@ -1,24 +1,31 @@
 //! With a terminal on stdin the child's group takes the foreground, so a
 //! shell has job control and Ctrl-C reaches it.
 
-use std::process::Command;
+use std::process::{Command, Output};
 
 use crate::common::{GRACE, TESTAPP};
 
-#[test]
-fn the_child_gets_the_terminal_foreground() {
-    // script(1) runs the command on a fresh pseudo-terminal.
-    let inner = format!("{GRACE} -- {TESTAPP} report");
-    let out = match Command::new("script")
-        .args(["-qec", &inner, "/dev/null"])
+/// Runs the shell command `inner` on a fresh pseudo-terminal with
+/// script(1). `None` (after saying so) when script(1) is missing outside CI.
+fn on_a_terminal(inner: &str) -> Option<Output> {
+    match Command::new("script")
+        .args(["-qec", inner, "/dev/null"])
         .output()
     {
-        Ok(out) => out,
+        Ok(out) => Some(out),
         Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
             eprintln!("SKIPPED: no script(1) for a pseudo-terminal: {e}");
-            return;
+            None
         }
         Err(e) => panic!("script(1) is needed for this test: {e}"),
+    }
+}
+
+#[test]
+fn the_child_gets_the_terminal_foreground() {
+    let inner = format!("{GRACE} -- {TESTAPP} report");
+    let Some(out) = on_a_terminal(&inner) else {
+        return;
     };
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
@@ -42,16 +49,8 @@ fn the_terminal_is_given_back_when_grace_exits() {
     // The shell's own command after grace runs in the shell's group: it is
     // in the foreground again only if grace handed the terminal back.
     let inner = format!("{GRACE} -- {TESTAPP} report; echo after; {TESTAPP} report");
-    let out = match Command::new("script")
-        .args(["-qec", &inner, "/dev/null"])
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("SKIPPED: no script(1) for a pseudo-terminal: {e}");
-            return;
-        }
-        Err(e) => panic!("script(1) is needed for this test: {e}"),
+    let Some(out) = on_a_terminal(&inner) else {
+        return;
     };
     let text = String::from_utf8_lossy(&out.stdout);
     let (under, after) = text

@@ -272,18 +272,24 @@ fn startup(inits: &[Init], runs: usize) -> R<(Vec<f64>, Vec<Vec<f64>>)> {
     Ok((true_ms, samples))
 }
 
+/// Every init at once, each with the app in `mode`, each ready.
+fn start_all(inits: &[Init], mode: &str) -> R<Vec<Running>> {
+    let start = |i: &Init| -> R<Running> {
+        let mut run = Running::start(&i.argv(false), &[mode])?;
+        run.expect("ready")?;
+        Ok(run)
+    };
+    inits
+        .iter()
+        .map(|i| start(i).map_err(|e| format!("{}: {e}", i.name)))
+        .collect()
+}
+
 /// From `kill(init, SIGUSR1)` to the app's `sigwait` returning, in µs.
 /// Every init runs its app at once and the trials go round-robin, so that
 /// drift in the machine's speed hits every init alike.
 fn signal_latency(inits: &[Init], trials: usize) -> R<Vec<Vec<f64>>> {
-    let mut runs = Vec::new();
-    for i in inits {
-        let mut run =
-            Running::start(&i.argv(false), &["usr1"]).map_err(|e| format!("{}: {e}", i.name))?;
-        run.expect("ready")
-            .map_err(|e| format!("{}: {e}", i.name))?;
-        runs.push(run);
-    }
+    let mut runs = start_all(inits, "usr1")?;
     let mut out = vec![Vec::with_capacity(trials); inits.len()];
     for _ in 0..trials {
         for ((run, samples), init) in runs.iter_mut().zip(out.iter_mut()).zip(inits) {
@@ -381,14 +387,7 @@ fn proc_status(pid: Pid) -> R<(u64, u64, u64)> {
 /// Every init at once, each supervising a sleeping app, over one window:
 /// how often the init itself ran (context switches), and its memory.
 fn idle(inits: &[Init], window: Duration) -> R<Vec<Idle>> {
-    let mut runs = Vec::new();
-    for i in inits {
-        let mut run =
-            Running::start(&i.argv(false), &["sleep"]).map_err(|e| format!("{}: {e}", i.name))?;
-        run.expect("ready")
-            .map_err(|e| format!("{}: {e}", i.name))?;
-        runs.push(run);
-    }
+    let runs = start_all(inits, "sleep")?;
     let before: Vec<_> = runs
         .iter()
         .map(|r| proc_status(r.pid()))
