@@ -511,8 +511,12 @@ impl Supervisor<'_> {
 /// Closes every descriptor above stderr: all were inherited (grace keeps
 /// none open of its own). The child has its copies already; grace must not
 /// keep a pipe or socket open after the child closed it (an EOF the other
-/// end would never see).
+/// end would never see). One `close_range` where the kernel has it (no
+/// need for /proc either); else the list in /proc/self/fd.
 fn close_inherited_fds() {
+    if sys::close_above_stderr().is_ok() {
+        return;
+    }
     let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
         return;
     };

@@ -80,6 +80,17 @@ pub fn signal_set(signals: impl IntoIterator<Item = i32>) -> SigSet {
     unsafe { SigSet::from_sigset_t_unchecked(raw) }
 }
 
+/// Closes every descriptor from 3 up with one `close_range(2)` (Linux 5.9
+/// and later; `ENOSYS` before). Called when grace owns no descriptor of its
+/// own above stderr, so every one of them was inherited and is held by no
+/// Rust object.
+pub fn close_above_stderr() -> Result<(), Errno> {
+    // SAFETY: close_range takes three integers and touches no memory of
+    // ours; by the contract above no live `OwnedFd` refers to what it closes.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    Errno::result(rc).map(drop)
+}
+
 /// Closes a descriptor grace inherited and does not own. See close(2).
 ///
 /// Only called on descriptors listed in /proc/self/fd before grace opened any
