@@ -5,8 +5,9 @@
 //! We use `posix_spawnp(3)`: vfork-style libcs make it much cheaper than
 //! fork, and it sets the group, the mask and the default dispositions in the
 //! child itself, so grace needs no code of its own between fork and exec.
-//! With a controlling terminal on stdin, grace then hands the terminal's
-//! foreground to the child's group (see [`spawn`]).
+//! With a controlling terminal on stdin, the child must also take the
+//! terminal's foreground before it runs, which only a fork can do (see
+//! [`spawn`]).
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
@@ -16,7 +17,7 @@ use std::os::unix::ffi::OsStrExt;
 use nix::errno::Errno;
 use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions, PosixSpawnFlags, posix_spawnp};
 use nix::sys::signal::{SigSet, Signal as NixSignal};
-use nix::unistd::{Pid, tcgetpgrp, tcsetpgrp};
+use nix::unistd::{Pid, getpgrp, tcgetpgrp, tcsetpgrp};
 
 use crate::config::Config;
 use crate::error::Error;
@@ -42,40 +43,14 @@ const DEFAULTS: [Signal; 1] = [Signal::PIPE];
 
 /// Spawns the command. Signal handlers must already be installed.
 ///
-/// When stdin is grace's controlling terminal (`docker run -it`), the
-/// child's group becomes the foreground group right after the spawn, so a
-/// shell gets job control and Ctrl-C. A child that touched the terminal in
-/// the microseconds before that was stopped by SIGTTIN/SIGTTOU; the SIGCONT
-/// that follows resumes it, now in the foreground. (tini does this in the
-/// child before exec, which needs fork instead of `posix_spawn`.)
+/// When stdin is grace's controlling terminal (`docker run -it`) and grace
+/// is in its foreground, the child's group becomes the terminal's foreground group before the command
+/// runs, so a shell gets job control and Ctrl-C from its first instruction.
+/// `posix_spawn` has no step for that, so this case forks instead (see
+/// [`sys::fork_exec_in_foreground`]); it costs a fork's page-table copy once,
+/// for an interactive session. Everything else takes the cheaper
+/// `posix_spawnp`.
 pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
-    let stdin = io::stdin();
-    let terminal = tcgetpgrp(stdin.as_fd()).ok();
-    let pid = posix_spawn(cfg, inherited)?;
-    let previous_foreground = terminal.and_then(|previous| {
-        // TTOU is blocked, so grace may do this even from the background.
-        match tcsetpgrp(stdin.as_fd(), pid) {
-            Ok(()) => {
-                let _ = sys::kill(-pid.as_raw(), libc::SIGCONT);
-                Some(previous)
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "could not give the terminal to the child");
-                None
-            }
-        }
-    });
-    Ok(Spawned {
-        pid,
-        previous_foreground,
-    })
-}
-
-fn cstring(s: &OsStr) -> Result<CString, Error> {
-    CString::new(s.as_bytes()).map_err(|_| Error::NulByte(s.to_owned()))
-}
-
-fn posix_spawn(cfg: &Config, inherited: &Inherited) -> Result<Pid, Error> {
     let spawn_error = |e: Errno| Error::Spawn {
         program: cfg.program.clone(),
         source: e.into(),
@@ -96,30 +71,116 @@ fn posix_spawn(cfg: &Config, inherited: &Inherited) -> Result<Pid, Error> {
         })
         .collect::<Result<Vec<_>, _>>()?;
 
+    // Only a grace in the terminal's foreground hands it on: started in
+    // the background of an interactive shell (`grace -- app &`), it must
+    // not take the terminal away from that shell.
+    let foreground = tcgetpgrp(io::stdin().as_fd())
+        .ok()
+        .filter(|&group| group == getpgrp());
+    let Some(previous) = foreground else {
+        let pid = posix_spawn(&program, &argv, &env, inherited).map_err(spawn_error)?;
+        return Ok(Spawned {
+            pid,
+            previous_foreground: None,
+        });
+    };
+    let candidates = search_path(&cfg.program, std::env::var_os("PATH").as_deref())?;
+    let defaults = DEFAULTS.map(Signal::raw);
+    let child = sys::fork_exec_in_foreground(&candidates, &argv, &env, &inherited.mask, &defaults)
+        .map_err(spawn_error)?;
+    if let Some(e) = child.exec_error {
+        return Err(spawn_error(e));
+    }
+    if !child.took_foreground {
+        tracing::debug!("could not give the terminal to the child");
+    }
+    Ok(Spawned {
+        pid: child.pid,
+        previous_foreground: child.took_foreground.then_some(previous),
+    })
+}
+
+/// The paths `execvp(3)` would try for `program`, in order: the name itself
+/// when it holds a slash, else each directory of `path` (musl's default
+/// when PATH is unset; an empty entry is the current directory).
+fn search_path(program: &OsStr, path: Option<&OsStr>) -> Result<Vec<CString>, Error> {
+    let name = program.as_bytes();
+    if name.contains(&b'/') || name.is_empty() {
+        return Ok(vec![cstring(program)?]);
+    }
+    let path = path.map_or(&b"/usr/local/bin:/bin:/usr/bin"[..], OsStrExt::as_bytes);
+    path.split(|&b| b == b':')
+        .map(|dir| {
+            let mut full = dir.to_vec();
+            if !dir.is_empty() {
+                full.push(b'/');
+            }
+            full.extend_from_slice(name);
+            cstring(OsStr::from_bytes(&full))
+        })
+        .collect()
+}
+
+fn cstring(s: &OsStr) -> Result<CString, Error> {
+    CString::new(s.as_bytes()).map_err(|_| Error::NulByte(s.to_owned()))
+}
+
+fn posix_spawn(
+    program: &CString,
+    argv: &[CString],
+    env: &[CString],
+    inherited: &Inherited,
+) -> Result<Pid, Errno> {
     let mut sigdefault = SigSet::empty();
     for sig in DEFAULTS {
         if let Ok(s) = NixSignal::try_from(sig.raw()) {
             sigdefault.add(s);
         }
     }
-    let mut attr = PosixSpawnAttr::init().map_err(spawn_error)?;
+    let mut attr = PosixSpawnAttr::init()?;
     attr.set_flags(
         PosixSpawnFlags::POSIX_SPAWN_SETPGROUP
             | PosixSpawnFlags::POSIX_SPAWN_SETSIGMASK
             | PosixSpawnFlags::POSIX_SPAWN_SETSIGDEF,
-    )
-    .map_err(spawn_error)?;
+    )?;
     // pgroup 0: the child leads a new group whose id is its pid.
-    attr.set_pgroup(Pid::from_raw(0)).map_err(spawn_error)?;
-    attr.set_sigmask(&inherited.mask).map_err(spawn_error)?;
-    attr.set_sigdefault(&sigdefault).map_err(spawn_error)?;
-    let actions = PosixSpawnFileActions::init().map_err(spawn_error)?;
-    posix_spawnp(&program, &actions, &attr, &argv, &env).map_err(spawn_error)
+    attr.set_pgroup(Pid::from_raw(0))?;
+    attr.set_sigmask(&inherited.mask)?;
+    attr.set_sigdefault(&sigdefault)?;
+    let actions = PosixSpawnFileActions::init()?;
+    posix_spawnp(program, &actions, &attr, argv, env)
 }
 
 /// Gives the terminal back to `group` (grace's own, when it is not PID 1).
 pub fn restore_foreground(group: Pid) {
     if let Err(e) = tcsetpgrp(io::stdin().as_fd(), group) {
         tracing::debug!(error = %e, "could not give the terminal back");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn searched(program: &str, path: Option<&str>) -> Vec<String> {
+        search_path(OsStr::new(program), path.map(OsStr::new))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| c.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn path_search_follows_execvp() {
+        assert_eq!(searched("app", Some("/a:/b/")), ["/a/app", "/b//app"]);
+        assert_eq!(searched("./app", Some("/a")), ["./app"]);
+        assert_eq!(searched("/bin/app", None), ["/bin/app"]);
+        // An empty entry is the current directory.
+        assert_eq!(searched("app", Some(":/a")), ["app", "/a/app"]);
+        assert_eq!(
+            searched("app", None),
+            ["/usr/local/bin/app", "/bin/app", "/usr/bin/app"]
+        );
+        assert_eq!(searched("", Some("/a")), [""]);
     }
 }

@@ -8,10 +8,12 @@
 //! status. For PID 1 that would be a lost exit status and a hung stop.
 #![allow(unsafe_code)]
 
-use std::os::fd::RawFd;
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
 
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::sys::signal::SigSet;
 use nix::unistd::Pid;
 
@@ -46,7 +48,9 @@ pub fn reap_one() -> Result<Option<(Pid, i32)>, Errno> {
 /// Why not nix: it does not wrap sigtimedwait.
 pub fn sigtimedwait(set: &SigSet, timeout: Option<Duration>) -> Result<i32, Errno> {
     let ts = timeout.map(|d| libc::timespec {
-        tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+        // Clamped to 68 years; `.into()` avoids naming libc's time_t alias,
+        // deprecated on musl.
+        tv_sec: i32::try_from(d.as_secs()).unwrap_or(i32::MAX).into(),
         tv_nsec: libc::c_long::from(d.subsec_nanos().min(999_999_999).cast_signed()),
     });
     let ts_ptr = ts.as_ref().map_or(std::ptr::null(), std::ptr::from_ref);
@@ -78,6 +82,121 @@ pub fn signal_set(signals: impl IntoIterator<Item = i32>) -> SigSet {
     unsafe { (&raw mut raw).cast::<u64>().write(bits) };
     // SAFETY: `raw` is a fully initialised sigset_t.
     unsafe { SigSet::from_sigset_t_unchecked(raw) }
+}
+
+/// What [`fork_exec_in_foreground`] reports back from its child.
+pub struct ForkExec {
+    /// The child's pid (already reaped when `exec_error` is set).
+    pub pid: Pid,
+    /// The child made its group the terminal's foreground group.
+    pub took_foreground: bool,
+    /// Why the last `execve(2)` failed, when none succeeded.
+    pub exec_error: Option<Errno>,
+}
+
+/// `fork(2)` a child that, before it executes anything, leads a new
+/// process group, makes that group the foreground group of the terminal on
+/// stdin, resets `defaults` to their default disposition, restores `mask`,
+/// and then tries `execve(2)` on each of `candidates` in order, the way
+/// `execvp(3)` walks `PATH`. Returns once the child has executed a program
+/// or given up.
+///
+/// Why not `posix_spawn(3)`: it has no step for the terminal (glibc's
+/// `posix_spawn_file_actions_addtcsetpgrp_np` is missing from musl), and
+/// done by grace after the spawn, a program that looks at the terminal at
+/// once can still find itself in the background. The shells' job control
+/// does the same in the child.
+///
+/// Everything the child needs is prepared here, before the fork; between
+/// fork and exec the child only makes system calls. grace is single
+/// threaded, so no lock can be held across the fork.
+pub fn fork_exec_in_foreground(
+    candidates: &[CString],
+    argv: &[CString],
+    env: &[CString],
+    mask: &SigSet,
+    defaults: &[i32],
+) -> Result<ForkExec, Errno> {
+    let argv_ptrs: Vec<*const libc::c_char> = argv
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let env_ptrs: Vec<*const libc::c_char> = env
+        .iter()
+        .map(|e| e.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    // The child's report: one byte for the terminal, then the errno of a
+    // failed exec. Close-on-exec, so a successful exec reads as end of file.
+    let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let report_fd = report_w.as_raw_fd();
+
+    // SAFETY: grace is single threaded, so the child is a complete copy of
+    // a process in which no lock is held. The child touches only memory
+    // prepared above (C strings, null-terminated pointer arrays, the mask
+    // and the defaults, all alive until `_exit` or a successful exec), makes
+    // only async-signal-safe system calls, and leaves through `execve` or
+    // `_exit`, never by returning into Rust code.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: see above; this is the child, which ends in this block.
+        unsafe {
+            let took = libc::setpgid(0, 0) == 0
+                && libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpid()) == 0;
+            let _ = libc::write(report_fd, std::ptr::from_ref(&u8::from(took)).cast(), 1);
+            for &sig in defaults {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            libc::sigprocmask(libc::SIG_SETMASK, mask.as_ref(), std::ptr::null_mut());
+            let mut error = libc::ENOENT;
+            let mut denied = false;
+            for candidate in candidates {
+                libc::execve(candidate.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr());
+                error = Errno::last_raw();
+                match error {
+                    // As execvp(3): try the next directory of PATH.
+                    libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG => {}
+                    libc::EACCES => denied = true,
+                    _ => break,
+                }
+            }
+            if denied && matches!(error, libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG) {
+                error = libc::EACCES;
+            }
+            let bytes = error.to_ne_bytes();
+            let _ = libc::write(report_fd, bytes.as_ptr().cast(), bytes.len());
+            libc::_exit(127);
+        }
+    }
+    let pid = Pid::from_raw(Errno::result(pid)?);
+    drop(report_w);
+
+    let mut report = [0u8; 5];
+    let mut got = 0;
+    while got < report.len() {
+        match nix::unistd::read(&report_r, &mut report[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let exec_error = (got == report.len()).then(|| {
+        let mut raw = [0u8; 4];
+        raw.copy_from_slice(&report[1..]);
+        // The child has exited (or is about to): reap it here, so the
+        // supervisor never sees a pid it did not start.
+        let mut status = 0;
+        // SAFETY: `status` is a valid, writable c_int for the call.
+        let _ = unsafe { libc::waitpid(pid.as_raw(), &raw mut status, libc::__WALL) };
+        Errno::from_raw(i32::from_ne_bytes(raw))
+    });
+    Ok(ForkExec {
+        pid,
+        took_foreground: got > 0 && report[0] == 1,
+        exec_error,
+    })
 }
 
 /// Closes every descriptor from 3 up with one `close_range(2)` (Linux 5.9

@@ -21,17 +21,42 @@ fn on_a_terminal(inner: &str) -> Option<Output> {
     }
 }
 
+/// Runs in a loop: the child must be in the foreground from its first
+/// instruction, not only once grace has caught up after the spawn (a race
+/// that one run in a hundred used to lose).
 #[test]
 fn the_child_gets_the_terminal_foreground() {
-    let inner = format!("{GRACE} -- {TESTAPP} report");
+    const RUNS: usize = 100;
+    let inner = format!("for i in $(seq {RUNS}); do {GRACE} -- {TESTAPP} report || exit 1; done");
+    let Some(out) = on_a_terminal(&inner) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let reports = text.matches("fg=").count();
+    let foreground = text.matches("fg=true").count();
+    assert_eq!(reports, RUNS, "{text}");
+    assert_eq!(
+        foreground,
+        RUNS,
+        "the child was not in the foreground in {} of {RUNS} runs",
+        RUNS - foreground
+    );
+}
+
+/// grace started in the background of an interactive shell (job control
+/// on, so the job has its own group) leaves the terminal with the shell.
+#[test]
+fn grace_in_the_background_leaves_the_terminal_alone() {
+    let inner = format!("sh -c 'set -m; {GRACE} -- {TESTAPP} report & wait'");
     let Some(out) = on_a_terminal(&inner) else {
         return;
     };
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(
-        text.contains("fg=true"),
-        "the child is not in the foreground:\n{text}"
+        text.contains("fg=false"),
+        "a background grace took the terminal from the shell:\n{text}"
     );
 }
 
