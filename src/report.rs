@@ -58,7 +58,9 @@ impl Report {
             started,
             main_ended: None,
             stop: None,
-            forwarded: Vec::new(),
+            // Room for every signal grace forwards: no allocation while
+            // forwarding.
+            forwarded: Vec::with_capacity(64),
             told: 0,
             killed: Vec::new(),
             orphans: 0,

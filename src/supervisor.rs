@@ -287,9 +287,11 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         report: Report::new(started),
     };
     let mut state = State::new();
-    let mut signals = Vec::new();
+    // Allocated once: a heap allocation in the loop would cost musl's
+    // allocator an mmap between a signal's arrival and its forwarding.
+    let mut signals = Vec::with_capacity(16);
+    let mut events = Vec::with_capacity(16);
     let code = 'run: loop {
-        let mut events = Vec::new();
         if std::mem::take(&mut parent_gone) {
             events.push(Event::ParentDied);
         }
@@ -310,7 +312,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         }
         // Forward before reaping: while the main child is unreaped its pid
         // and group id cannot be reused, so signalling them is always safe.
-        for event in events {
+        for event in events.drain(..) {
             if let Some(code) = sup.handle(&mut state, event) {
                 break 'run code;
             }
