@@ -104,7 +104,7 @@ const FULL: Scale = Scale {
     stop_trials: 200,
     idle_secs: 60,
     orphans: 10_000,
-    reap_trials: 3,
+    reap_trials: 9,
     deadline_trials: 40,
 };
 
