@@ -6,19 +6,23 @@ use std::process::{Command, Output};
 use crate::common::{GRACE, TESTAPP};
 
 /// Runs the shell command `inner` on a fresh pseudo-terminal with
-/// script(1). `None` (after saying so) when script(1) is missing outside CI.
-fn on_a_terminal(inner: &str) -> Option<Output> {
-    match Command::new("script")
+/// script(1) and returns what it printed, once it has exited 0. `None`
+/// (after saying so) when script(1) is missing outside CI.
+fn on_a_terminal(inner: &str) -> Option<String> {
+    let out: Output = match Command::new("script")
         .args(["-qec", inner, "/dev/null"])
         .output()
     {
-        Ok(out) => Some(out),
+        Ok(out) => out,
         Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
             eprintln!("SKIPPED: no script(1) for a pseudo-terminal: {e}");
-            None
+            return None;
         }
         Err(e) => panic!("script(1) is needed for this test: {e}"),
-    }
+    };
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    Some(text)
 }
 
 /// Runs in a loop: the child must be in the foreground from its first
@@ -28,11 +32,9 @@ fn on_a_terminal(inner: &str) -> Option<Output> {
 fn the_child_gets_the_terminal_foreground() {
     const RUNS: usize = 100;
     let inner = format!("for i in $(seq {RUNS}); do {GRACE} -- {TESTAPP} report || exit 1; done");
-    let Some(out) = on_a_terminal(&inner) else {
+    let Some(text) = on_a_terminal(&inner) else {
         return;
     };
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
     let reports = text.matches("fg=").count();
     let foreground = text.matches("fg=true").count();
     assert_eq!(reports, RUNS, "{text}");
@@ -49,11 +51,9 @@ fn the_child_gets_the_terminal_foreground() {
 #[test]
 fn grace_in_the_background_leaves_the_terminal_alone() {
     let inner = format!("sh -c 'set -m; {GRACE} -- {TESTAPP} report & wait'");
-    let Some(out) = on_a_terminal(&inner) else {
+    let Some(text) = on_a_terminal(&inner) else {
         return;
     };
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
     assert!(
         text.contains("fg=false"),
         "a background grace took the terminal from the shell:\n{text}"
@@ -74,10 +74,9 @@ fn the_terminal_is_given_back_when_grace_exits() {
     // The shell's own command after grace runs in the shell's group: it is
     // in the foreground again only if grace handed the terminal back.
     let inner = format!("{GRACE} -- {TESTAPP} report; echo after; {TESTAPP} report");
-    let Some(out) = on_a_terminal(&inner) else {
+    let Some(text) = on_a_terminal(&inner) else {
         return;
     };
-    let text = String::from_utf8_lossy(&out.stdout);
     let (under, after) = text
         .split_once("after")
         .unwrap_or_else(|| panic!("no marker:\n{text}"));
