@@ -8,8 +8,9 @@
 //! /proc. A pid grace has reaped is gone from /proc, and grace reaps only in
 //! its own loop, so a pid found here is not one grace has already reaped.
 
+use std::collections::BTreeSet;
 use std::fs;
-use std::os::fd::{AsFd as _, BorrowedFd};
+use std::os::fd::{AsFd as _, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, open, openat};
@@ -79,7 +80,9 @@ fn parse_stat(stat: &str) -> Option<Proc> {
     // session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime
     // cutime cstime priority nice, then num_threads.
     let threads = rest.nth(14).and_then(|n| n.parse().ok()).unwrap_or(0);
-    let zombie = state == "Z" || state == "X";
+    // A live process whose first thread has exited also shows Z, with
+    // its other threads counted: only a lone dead thread is a zombie.
+    let zombie = (state == "Z" || state == "X") && threads <= 1;
     Some(Proc {
         pid: Pid::from_raw(pid),
         ppid: Pid::from_raw(ppid),
@@ -96,18 +99,24 @@ fn parse_stat(stat: &str) -> Option<Proc> {
 /// to three system calls (`fs::read_to_string` takes eight). Only the
 /// fields up to `num_threads` are used, and they fit in the first 512
 /// bytes (`comm` is at most 64). Names that are not UTF-8 still parse.
-fn read_stat(proc_dir: BorrowedFd<'_>, pid: &str) -> Option<Proc> {
-    let path = format!("{pid}/stat");
-    let fd = openat(
-        proc_dir,
-        path.as_str(),
-        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .ok()?;
+fn read_stat(dir: BorrowedFd<'_>, path: &str) -> Option<Proc> {
+    let fd = openat(dir, path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).ok()?;
     let mut buf = [0u8; 512];
     let n = nix::unistd::read(&fd, &mut buf).ok()?;
     parse_stat(&String::from_utf8_lossy(buf.get(..n)?))
+}
+
+/// Opens `/proc/PID` as a directory. Files opened through it belong to
+/// that process for as long as the descriptor lives: once the process is
+/// reaped they fail, even if its pid is reused meanwhile.
+fn open_dir(proc_dir: BorrowedFd<'_>, name: &str) -> Option<OwnedFd> {
+    openat(
+        proc_dir,
+        name,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()
 }
 
 /// Every process in `scope` other than grace, zombies included, from
@@ -127,7 +136,7 @@ pub fn scan_all(scope: Scope) -> Vec<Proc> {
     };
     let proc_dir = proc_dir.as_fd();
     let me = nix::unistd::getpid();
-    let Some(myself) = read_stat(proc_dir, "self").filter(|p| p.pid == me) else {
+    let Some(myself) = read_stat(proc_dir, "self/stat").filter(|p| p.pid == me) else {
         return Vec::new();
     };
     match scope {
@@ -153,7 +162,7 @@ fn every_process(proc_dir: BorrowedFd<'_>, me: Pid) -> Vec<Proc> {
             if pid == me.as_raw() {
                 return None;
             }
-            read_stat(proc_dir, name)
+            read_stat(proc_dir, &format!("{name}/stat"))
         })
         .collect()
 }
@@ -165,36 +174,58 @@ fn every_process(proc_dir: BorrowedFd<'_>, me: Pid) -> Vec<Proc> {
 /// for a quiet host of 65 processes, several ms on a busy one). `None` when
 /// the kernel has no children files.
 ///
-/// Like the full scan it is a snapshot that a fork or a re-parenting
-/// racing it may miss; each later phase of a stop looks again.
+/// The tree may change under the walk: at a stop its group is dying, and
+/// a process whose parent dies between the reading of grace's children
+/// and of that parent's moves to grace's list after it was read. So the
+/// walk goes over the tree again until a pass finds nothing new (a pass
+/// costs little: the tree is grace's own), at most [`MAX_PASSES`] times;
+/// what a tree that keeps changing still hides, later phases look for
+/// again.
 fn walk_children(proc_dir: BorrowedFd<'_>, root: &Proc) -> Option<Vec<Proc>> {
-    let (root, root_threads) = (root.pid, root.threads);
-    let mut frontier: Vec<(i32, Pid)> = children_of(proc_dir, root.as_raw(), root_threads)?
-        .into_iter()
-        .map(|child| (child, root))
-        .collect();
+    let me = open_dir(proc_dir, "self")?;
     let mut found = Vec::new();
-    while let Some((pid, parent)) = frontier.pop() {
-        // Gone meanwhile, or gone and its pid reused by a process that is
-        // not its parent's child: either way, not ours to signal. (A parent
-        // that died meanwhile left it to grace: still ours.)
-        let Some(proc) =
-            read_stat(proc_dir, &pid.to_string()).filter(|p| p.ppid == parent || p.ppid == root)
-        else {
-            continue;
-        };
-        if let Some(children) = children_of(proc_dir, pid, proc.threads) {
-            frontier.extend(children.into_iter().map(|child| (child, proc.pid)));
+    let mut seen = BTreeSet::new();
+    for _ in 0..MAX_PASSES {
+        let before = found.len();
+        let mut frontier: Vec<(i32, Pid)> =
+            children_of(me.as_fd(), root.pid.as_raw(), root.threads)?
+                .into_iter()
+                .map(|child| (child, root.pid))
+                .collect();
+        while let Some((pid, parent)) = frontier.pop() {
+            let Some(dir) = open_dir(proc_dir, &pid.to_string()) else {
+                continue; // gone and reaped
+            };
+            // A pid reused between its parent's list and here is not the
+            // parent's child: not ours to signal. (One whose parent died
+            // meanwhile was left to grace: still ours.)
+            let Some(proc) =
+                read_stat(dir.as_fd(), "stat").filter(|p| p.ppid == parent || p.ppid == root.pid)
+            else {
+                continue;
+            };
+            if let Some(children) = children_of(dir.as_fd(), pid, proc.threads) {
+                frontier.extend(children.into_iter().map(|child| (child, proc.pid)));
+            }
+            if seen.insert(pid) {
+                found.push(proc);
+            }
         }
-        found.push(proc);
+        if found.len() == before {
+            break;
+        }
     }
     Some(found)
 }
 
-/// The children of process `pid`, from the children file of each of its
-/// threads (a child belongs to the thread that forked it). `None` when
-/// they cannot be read: no such kernel feature, or the process is gone.
-fn children_of(proc_dir: BorrowedFd<'_>, pid: i32, threads: u32) -> Option<Vec<i32>> {
+/// How many times [`walk_children`] goes over a changing tree.
+const MAX_PASSES: usize = 4;
+
+/// The children of process `pid`, whose `/proc/PID` is open as `dir`,
+/// from the children file of each of its threads (a child belongs to the
+/// thread that forked it). `None` when they cannot be read: no such kernel
+/// feature, or the process is gone.
+fn children_of(dir: BorrowedFd<'_>, pid: i32, threads: u32) -> Option<Vec<i32>> {
     let tids: Vec<String> = if threads == 1 {
         vec![pid.to_string()]
     } else {
@@ -206,9 +237,9 @@ fn children_of(proc_dir: BorrowedFd<'_>, pid: i32, threads: u32) -> Option<Vec<i
     let mut children = Vec::new();
     let mut read_any = false;
     for tid in tids {
-        let path = format!("{pid}/task/{tid}/children");
+        let path = format!("task/{tid}/children");
         let Ok(fd) = openat(
-            proc_dir,
+            dir,
             path.as_str(),
             OFlag::O_RDONLY | OFlag::O_CLOEXEC,
             Mode::empty(),
@@ -294,18 +325,29 @@ mod tests {
         assert_eq!(proc.pgrp, Pid::from_raw(42));
         assert_eq!(proc.name, "my (odd) app");
         assert_eq!(parse_stat("garbage"), None);
+        // Fields 4 to 20: ppid pgrp session tty tpgid flags minflt cminflt
+        // majflt cmajflt utime stime cutime cstime priority nice threads.
+        let stat = |state: &str, threads: u32| {
+            format!("7 (x) {state} 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 {threads} 0")
+        };
+        let dead = parse_stat(&stat("Z", 1)).expect("parses");
+        assert!(dead.zombie && dead.threads == 1);
+        let leader_gone = parse_stat(&stat("Z", 3)).expect("parses");
+        assert!(!leader_gone.zombie, "threads still run");
+        assert_eq!(leader_gone.threads, 3);
+        assert!(!parse_stat(&stat("S", 1)).expect("parses").zombie);
     }
 
     #[test]
     fn reads_this_process_and_its_parent_from_proc() {
         let proc_dir =
             open("/proc", OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()).expect("/proc");
-        let me = read_stat(proc_dir.as_fd(), "self").expect("self");
+        let me = read_stat(proc_dir.as_fd(), "self/stat").expect("self");
         assert_eq!(me.pid, nix::unistd::getpid());
         assert_eq!(me.ppid, nix::unistd::getppid());
         assert_eq!(me.pgrp, nix::unistd::getpgrp());
         assert!(!me.zombie);
-        assert_eq!(read_stat(proc_dir.as_fd(), "0"), None);
+        assert_eq!(read_stat(proc_dir.as_fd(), "0/stat"), None);
     }
 
     #[test]
@@ -338,7 +380,7 @@ mod tests {
         BufReader::new(stdout).read_line(&mut line).expect("ready");
         let proc_dir =
             open("/proc", OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()).expect("/proc");
-        let me = read_stat(proc_dir.as_fd(), "self").expect("self");
+        let me = read_stat(proc_dir.as_fd(), "self/stat").expect("self");
         // The inner shell's sleep may still be forking: look until the
         // tree has its four processes (an upper bound, not a sleep).
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -40,6 +40,34 @@ fn setsid_daemon_runs_its_handler_at_a_stop() {
     }
 }
 
+/// The main child is a shell that dies of the stop signal while grace
+/// looks for what escaped its group; its setsid daemon moves to grace (or
+/// to PID 1) in that moment and must still get the signal. Repeated: the
+/// race is in microseconds, and once lost it left the daemon to SIGKILL.
+#[test]
+fn a_daemon_whose_parent_dies_of_the_stop_still_gets_it() {
+    const RUNS: usize = 25;
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let script = format!("setsid {TESTAPP} trap TERM & wait");
+        for i in 0..RUNS {
+            let mut run = Init::new(mode)
+                .args(["--grace-period", "3s"])
+                .command(["sh", "-c", &script])
+                .spawn();
+            run.wait_for_line("ready");
+            run.signal(Signal::SIGTERM);
+            run.wait_for_line("got SIGTERM");
+            assert_eq!(run.wait(), 143, "the shell died of SIGTERM, {mode:?}");
+            let err = run.stderr();
+            assert!(
+                !err.contains("SIGKILL needed"),
+                "run {i}, {mode:?}: the daemon missed the stop\n{err}"
+            );
+        }
+    }
+}
+
 #[test]
 fn stubborn_setsid_daemon_is_killed_and_named() {
     for mode in MODES {
