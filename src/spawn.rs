@@ -4,10 +4,10 @@
 //!
 //! We use `posix_spawnp(3)`: vfork-style libcs make it much cheaper than
 //! fork, and it sets the group, the mask and the default dispositions in the
-//! child itself, so grace needs no code of its own between fork and exec.
-//! With a controlling terminal on stdin, the child must also take the
-//! terminal's foreground before it runs, which only a fork can do (see
-//! [`spawn`]).
+//! child itself. With a controlling terminal on stdin, the child must also
+//! take the terminal's foreground before it runs, which `posix_spawn`
+//! cannot do: then grace forks, and its child runs a few system calls of
+//! grace's before exec (see [`spawn`] and [`sys::fork_exec_in_foreground`]).
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
@@ -73,7 +73,10 @@ pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
 
     // Only a grace in the terminal's foreground hands it on: started in
     // the background of an interactive shell (`grace -- app &`), it must
-    // not take the terminal away from that shell.
+    // not take the terminal away from that shell. Both ids read 0 when
+    // the groups live outside grace's PID namespace (`unshare --pid` run
+    // from a shell); grace cannot tell then, and takes it as foreground,
+    // the usual way to run it there.
     let foreground = tcgetpgrp(io::stdin().as_fd())
         .ok()
         .filter(|&group| group == getpgrp());
@@ -89,6 +92,11 @@ pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
     let child = sys::fork_exec_in_foreground(&candidates, &argv, &env, &inherited.mask, &defaults)
         .map_err(spawn_error)?;
     if let Some(e) = child.exec_error {
+        // The child took the terminal and died: give it back, or the
+        // shell that started grace is left without its terminal.
+        if child.took_foreground {
+            restore_foreground(previous);
+        }
         return Err(spawn_error(e));
     }
     if !child.took_foreground {
@@ -100,15 +108,22 @@ pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
     })
 }
 
-/// The paths `execvp(3)` would try for `program`, in order: the name itself
-/// when it holds a slash, else each directory of `path` (musl's default
-/// when PATH is unset; an empty entry is the current directory).
+/// The paths `posix_spawnp(3)` would try for `program`, in order: the name
+/// itself when it holds a slash, else each directory of `path` (the libc's
+/// own default when PATH is unset; an empty entry is the current
+/// directory).
+/// The search path the libc's `posix_spawnp` uses when PATH is unset.
+#[cfg(target_env = "musl")]
+const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/bin:/usr/bin";
+#[cfg(not(target_env = "musl"))]
+const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
+
 fn search_path(program: &OsStr, path: Option<&OsStr>) -> Result<Vec<CString>, Error> {
     let name = program.as_bytes();
     if name.contains(&b'/') || name.is_empty() {
         return Ok(vec![cstring(program)?]);
     }
-    let path = path.map_or(&b"/usr/local/bin:/bin:/usr/bin"[..], OsStrExt::as_bytes);
+    let path = path.map_or(DEFAULT_PATH, OsStrExt::as_bytes);
     path.split(|&b| b == b':')
         .map(|dir| {
             let mut full = dir.to_vec();
@@ -177,10 +192,12 @@ mod tests {
         assert_eq!(searched("/bin/app", None), ["/bin/app"]);
         // An empty entry is the current directory.
         assert_eq!(searched("app", Some(":/a")), ["app", "/a/app"]);
-        assert_eq!(
-            searched("app", None),
-            ["/usr/local/bin/app", "/bin/app", "/usr/bin/app"]
-        );
+        let default: Vec<String> = std::str::from_utf8(DEFAULT_PATH)
+            .unwrap_or_default()
+            .split(':')
+            .map(|dir| format!("{dir}/app"))
+            .collect();
+        assert_eq!(searched("app", None), default);
         assert_eq!(searched("", Some("/a")), [""]);
     }
 }

@@ -108,8 +108,9 @@ pub struct ForkExec {
 /// does the same in the child.
 ///
 /// Everything the child needs is prepared here, before the fork; between
-/// fork and exec the child only makes system calls. grace is single
-/// threaded, so no lock can be held across the fork.
+/// fork and exec the child only makes system calls, which would be sound
+/// even if another thread held a lock across the fork (grace has no other
+/// thread).
 pub fn fork_exec_in_foreground(
     candidates: &[CString],
     argv: &[CString],
@@ -132,12 +133,13 @@ pub fn fork_exec_in_foreground(
     let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
     let report_fd = report_w.as_raw_fd();
 
-    // SAFETY: grace is single threaded, so the child is a complete copy of
-    // a process in which no lock is held. The child touches only memory
+    // SAFETY: the child touches only memory
     // prepared above (C strings, null-terminated pointer arrays, the mask
     // and the defaults, all alive until `_exit` or a successful exec), makes
     // only async-signal-safe system calls, and leaves through `execve` or
-    // `_exit`, never by returning into Rust code.
+    // `_exit`, never by returning into Rust code; it takes no lock, so a
+    // lock held by another thread at the fork could not hurt it (grace has
+    // no other thread).
     let pid = unsafe { libc::fork() };
     if pid == 0 {
         // SAFETY: see above; this is the child, which ends in this block.
@@ -155,13 +157,13 @@ pub fn fork_exec_in_foreground(
                 libc::execve(candidate.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr());
                 error = Errno::last_raw();
                 match error {
-                    // As execvp(3): try the next directory of PATH.
-                    libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG => {}
+                    // As musl's execvp(3): try the next directory of PATH.
+                    libc::ENOENT | libc::ENOTDIR => {}
                     libc::EACCES => denied = true,
                     _ => break,
                 }
             }
-            if denied && matches!(error, libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG) {
+            if denied && matches!(error, libc::ENOENT | libc::ENOTDIR) {
                 error = libc::EACCES;
             }
             let bytes = error.to_ne_bytes();

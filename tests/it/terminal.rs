@@ -86,3 +86,18 @@ fn the_terminal_is_given_back_when_grace_exits() {
         "the terminal stayed with the dead child's group:\n{text}"
     );
 }
+
+/// The child takes the terminal before it executes the command: when that
+/// fails, grace hands the terminal back before it exits 127.
+#[test]
+fn a_failed_exec_gives_the_terminal_back() {
+    let inner = format!("{GRACE} -- /nonexistent; echo code=$?; {TESTAPP} report");
+    let Some(text) = on_a_terminal(&inner) else {
+        return;
+    };
+    assert!(text.contains("code=127"), "{text}");
+    assert!(
+        text.contains("fg=true"),
+        "the terminal stayed with the dead child's group:\n{text}"
+    );
+}
