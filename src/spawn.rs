@@ -27,9 +27,20 @@ use crate::sys;
 /// The started child.
 pub struct Spawned {
     pub pid: Pid,
-    /// The terminal's foreground group before grace took it for the child,
-    /// when grace did.
-    pub previous_foreground: Option<Pid>,
+    pub terminal: Terminal,
+}
+
+/// The terminal on stdin, as far as the child is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Terminal {
+    /// stdin is not grace's controlling terminal (or the child could not
+    /// take it).
+    None,
+    /// A terminal in whose background grace was started: the child gets
+    /// it when grace is brought to the foreground (see [`hand_over`]).
+    Background,
+    /// The child's group has the terminal; `previous` had it before.
+    Given { previous: Pid },
 }
 
 /// Signals the child gets at their default disposition rather than the one
@@ -77,14 +88,12 @@ pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
     // the groups live outside grace's PID namespace (`unshare --pid` run
     // from a shell); grace cannot tell then, and takes it as foreground,
     // the usual way to run it there.
-    let foreground = tcgetpgrp(io::stdin().as_fd())
-        .ok()
-        .filter(|&group| group == getpgrp());
-    let Some(previous) = foreground else {
+    let terminal = tcgetpgrp(io::stdin().as_fd()).ok();
+    let Some(previous) = terminal.filter(|&group| group == getpgrp()) else {
         let pid = posix_spawn(&program, &argv, &env, inherited).map_err(spawn_error)?;
         return Ok(Spawned {
             pid,
-            previous_foreground: None,
+            terminal: terminal.map_or(Terminal::None, |_| Terminal::Background),
         });
     };
     let candidates = search_path(&cfg.program, std::env::var_os("PATH").as_deref())?;
@@ -104,7 +113,11 @@ pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
     }
     Ok(Spawned {
         pid: child.pid,
-        previous_foreground: child.took_foreground.then_some(previous),
+        terminal: if child.took_foreground {
+            Terminal::Given { previous }
+        } else {
+            Terminal::None
+        },
     })
 }
 
@@ -164,6 +177,25 @@ fn posix_spawn(
     attr.set_sigdefault(&sigdefault)?;
     let actions = PosixSpawnFileActions::init()?;
     posix_spawnp(program, &actions, &attr, argv, env)
+}
+
+/// For a grace started in the background: once the shell has brought it
+/// to the foreground (`fg`, which then sends SIGCONT), hands the terminal
+/// on to the child's group, as at the start. The terminal's foreground
+/// group before that (grace's own) when it did.
+pub fn hand_over(child: Pid) -> Option<Pid> {
+    let stdin = io::stdin();
+    let own = getpgrp();
+    if tcgetpgrp(stdin.as_fd()).ok()? != own {
+        return None;
+    }
+    match tcsetpgrp(stdin.as_fd(), child) {
+        Ok(()) => Some(own),
+        Err(e) => {
+            tracing::debug!(error = %e, "could not give the terminal to the child");
+            None
+        }
+    }
 }
 
 /// Gives the terminal back to `group` (grace's own, when it is not PID 1).

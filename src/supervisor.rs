@@ -22,6 +22,7 @@ use crate::error::Error;
 use crate::exit::Status;
 use crate::report::{Reason, Report};
 use crate::signals::{Inherited, Signal, SignalSource};
+use crate::spawn::Terminal;
 use crate::tree::{self, Scope};
 use crate::{reaper, spawn, sys};
 
@@ -283,6 +284,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         cfg,
         main,
         main_alive: true,
+        terminal: spawned.terminal,
         scope: Scope::detect(),
         report: Report::new(started),
     };
@@ -340,9 +342,9 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     };
 
     sup.report.finish(&state, main, code);
-    if let (Some(group), false) = (spawned.previous_foreground, is_pid1) {
-        spawn::restore_foreground(group);
-    } else if spawned.previous_foreground.is_some() {
+    if let (Terminal::Given { previous }, false) = (sup.terminal, is_pid1) {
+        spawn::restore_foreground(previous);
+    } else if let Terminal::Given { .. } = sup.terminal {
         tracing::trace!(
             pgrp = getpgrp().as_raw(),
             "leaving the terminal to the kernel"
@@ -356,6 +358,7 @@ struct Supervisor<'a> {
     cfg: &'a Config,
     main: Pid,
     main_alive: bool,
+    terminal: Terminal,
     scope: Scope,
     report: Report,
 }
@@ -409,6 +412,14 @@ impl Supervisor<'_> {
             self.signal_procs(&left, sig, false);
             tracing::debug!(signal = %sig, processes = left.len(), "forwarded to what is left");
             return;
+        }
+        if sig == Signal::CONT && self.terminal == Terminal::Background {
+            // Started in the background, now perhaps brought to the
+            // foreground by the shell: the child gets the terminal before
+            // it is woken.
+            if let Some(previous) = spawn::hand_over(self.main) {
+                self.terminal = Terminal::Given { previous };
+            }
         }
         let target = match self.cfg.forward {
             Forward::Group => self.group(),

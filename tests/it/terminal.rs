@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use crate::common::{GRACE, TESTAPP};
+use crate::common::{GRACE, TESTAPP, TempDir};
 
 /// Runs the shell command `inner` on a fresh pseudo-terminal with
 /// script(1) and returns what it printed, once it has exited 0. `None`
@@ -84,6 +84,31 @@ fn the_terminal_is_given_back_when_grace_exits() {
     assert!(
         after.contains("fg=true"),
         "the terminal stayed with the dead child's group:\n{text}"
+    );
+}
+
+/// Started in the background, grace leaves the terminal alone; brought
+/// to the foreground with `fg` (which sends SIGCONT), it hands the
+/// terminal to the child before it wakes it.
+#[test]
+fn fg_hands_the_terminal_to_the_child() {
+    let dir = TempDir::new("fg");
+    let (pid_file, script) = (dir.file("pid"), dir.file("job.sh"));
+    // The child stops itself; the shell waits until it is stopped (state
+    // T in /proc, polled: no sleep), then brings grace to the foreground.
+    let job = format!(
+        "set -m\n\
+         {GRACE} -- sh -c 'echo $$ > {pid_file}; kill -STOP $$; exec {TESTAPP} report' &\n\
+         until [ -s {pid_file} ] && grep -q '^State:.*T' \"/proc/$(cat {pid_file})/status\"; do :; done\n\
+         fg\n"
+    );
+    std::fs::write(&script, job).expect("write the job script");
+    let Some(text) = on_a_terminal(&format!("sh {script}")) else {
+        return;
+    };
+    assert!(
+        text.contains("fg=true"),
+        "after fg the child is still in the background:\n{text}"
     );
 }
 
