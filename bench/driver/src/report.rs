@@ -357,10 +357,14 @@ const METHOD: &str = "## Method and caveats
     `/proc/PID/stat` for each of the container's processes, a few µs each.
     As a subreaper grace walks down its own subtree through
     `/proc/PID/task/TID/children` (`CONFIG_PROC_CHILDREN`, which this
-    kernel has): two small reads per descendant, then the stop returns to
-    its loop. On a kernel without it grace reads the `stat` of every
+    kernel has): two small reads per descendant, and a second pass,
+    because the group dying under the first can move a process to a list
+    already read. On a kernel without it grace reads the `stat` of every
     process of the host instead (measured at about 7 µs a process: 0.4 ms
-    on a quiet host, 3.8x the best peer's stop on a busier one).
+    on a quiet host, 3.8x the best peer's stop on a busier one). grace
+    also writes two log lines at a stop (the stop, the report), which the
+    peers do not: together some 30-50 µs at the median, in both stop
+    columns.
   - Start-up: grace parses its command line with clap and sets up tracing;
     under musl's allocator that is some 25 `mmap`/`munmap` calls, and Rust's
     runtime adds about 8 system calls (stdio check, SIGPIPE, the stack
@@ -372,10 +376,18 @@ const METHOD: &str = "## Method and caveats
     grace's overhead was 0.91x the best peer's, on another 0.52x, each
     run with all five interleaved.
   - Signal latency: grace waits in `sigtimedwait` like tini and dumb-init,
-    and forwards before anything else; its median is on par, its p99 varies
-    between runs by more than the differences between inits (on 2 shared
-    cores, a few µs of scheduling). A tail that stays worse over several
-    runs is what to chase next.
+    and a forwarded signal costs it three system calls (`sigtimedwait`,
+    `kill`, `waitpid`), with nothing allocated in between; dumb-init makes
+    the same calls but the `waitpid`. What the numbers mostly measure is
+    where the scheduler puts the woken processes: on this VM a wake-up on
+    the waker's own CPU takes about 4 µs and one that needs the other CPU
+    about 33 µs, and which one happens flips with things that are not the
+    init's code. In standalone probes dumb-init measured 8 µs p50 with its
+    app in a new session (its default) and 41 µs with `--single-child`,
+    making the same system calls; a bare app signalled directly measured
+    3.9 µs in the sender's session and 33.5 µs in a new one, the other way
+    round. The p99 varies between runs by more than the differences
+    between inits.
 - Nothing here is a pass/fail test: `bench/run.sh --smoke` (run by CI) only
   checks that every measurement still works.
 ";
