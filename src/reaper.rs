@@ -10,6 +10,7 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 
 use crate::exit::Status;
+use crate::signals::Signal;
 use crate::sys;
 
 /// What one pass of the reaper collected.
@@ -22,6 +23,9 @@ pub struct Reaped {
     /// Whether grace still has children (alive, or exited and not yet
     /// reported). `false` means its whole subtree is gone.
     pub children_left: bool,
+    /// The signal that stopped the main child, if it stopped in this pass
+    /// (Ctrl-Z, or a read from the terminal in the background).
+    pub main_stopped: Option<Signal>,
 }
 
 /// Reaps every exited child without blocking.
@@ -29,6 +33,12 @@ pub fn reap_all(main: Pid) -> Result<Reaped, Errno> {
     let mut reaped = Reaped::default();
     loop {
         match sys::reap_one() {
+            Ok(Some((pid, raw))) if libc::WIFSTOPPED(raw) => {
+                // Not an exit: only the main child's stop matters.
+                if pid == main {
+                    reaped.main_stopped = Signal::from_raw(libc::WSTOPSIG(raw));
+                }
+            }
             Ok(Some((pid, raw))) => {
                 let status = Status::from_raw(raw);
                 if pid == main {

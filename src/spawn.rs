@@ -121,16 +121,16 @@ pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
     })
 }
 
-/// The paths `posix_spawnp(3)` would try for `program`, in order: the name
-/// itself when it holds a slash, else each directory of `path` (the libc's
-/// own default when PATH is unset; an empty entry is the current
-/// directory).
 /// The search path the libc's `posix_spawnp` uses when PATH is unset.
 #[cfg(target_env = "musl")]
 const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/bin:/usr/bin";
 #[cfg(not(target_env = "musl"))]
 const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
 
+/// The paths `posix_spawnp(3)` would try for `program`, in order: the name
+/// itself when it holds a slash, else each directory of `path` (the libc's
+/// own default when PATH is unset; an empty entry is the current
+/// directory).
 fn search_path(program: &OsStr, path: Option<&OsStr>) -> Result<Vec<CString>, Error> {
     let name = program.as_bytes();
     if name.contains(&b'/') || name.is_empty() {
@@ -179,14 +179,15 @@ fn posix_spawn(
     posix_spawnp(program, &actions, &attr, argv, env)
 }
 
-/// For a grace started in the background: once the shell has brought it
-/// to the foreground (`fg`, which then sends SIGCONT), hands the terminal
-/// on to the child's group, as at the start. The terminal's foreground
-/// group before that (grace's own) when it did.
+/// Once the shell has brought grace's group to the foreground (`fg`,
+/// which then sends SIGCONT), hands the terminal on to the child's group,
+/// as at the start. grace's group, when it did. Never when grace's group
+/// is outside its PID namespace (it reads as 0, as does any foreground
+/// group out there: nothing to compare).
 pub fn hand_over(child: Pid) -> Option<Pid> {
     let stdin = io::stdin();
     let own = getpgrp();
-    if tcgetpgrp(stdin.as_fd()).ok()? != own {
+    if own.as_raw() == 0 || tcgetpgrp(stdin.as_fd()).ok()? != own {
         return None;
     }
     match tcsetpgrp(stdin.as_fd(), child) {
@@ -202,6 +203,15 @@ pub fn hand_over(child: Pid) -> Option<Pid> {
 pub fn restore_foreground(group: Pid) {
     if let Err(e) = tcsetpgrp(io::stdin().as_fd(), group) {
         tracing::debug!(error = %e, "could not give the terminal back");
+    }
+}
+
+/// At exit: gives the terminal back to `previous` if the child's group
+/// still has it. A shell that took it back meanwhile (the job was stopped,
+/// then put in the background) keeps it.
+pub fn give_back(child: Pid, previous: Pid) {
+    if tcgetpgrp(io::stdin().as_fd()).ok() == Some(child) {
+        restore_foreground(previous);
     }
 }
 

@@ -75,6 +75,8 @@ pub enum Event {
     MainExited { status: Status, children_left: bool },
     /// Every child of grace is gone (after the main child).
     AllGone,
+    /// The main child stopped, by this signal.
+    MainStopped(Signal),
     /// Time passed; deadlines may be due.
     Tick,
 }
@@ -92,6 +94,10 @@ pub enum Action {
     Drain(Signal),
     /// The deadline passed: SIGKILL to everything left.
     Kill,
+    /// The main child stopped for the terminal (Ctrl-Z, or a read in the
+    /// background): grace stops too, so the shell that runs it as a job
+    /// sees the job stopped and can `fg` or `bg` it, as with sudo.
+    Suspend,
     /// Exit with this code.
     Exit(u8),
 }
@@ -241,10 +247,14 @@ pub fn step(state: &mut State, event: Event, cfg: &Config, now: Instant) -> Opti
         (Phase::Draining | Phase::Killing { .. }, Event::AllGone) if state.main.is_some() => {
             Some(state.exit(cfg))
         }
+        // Only while the app simply runs: a stop under way goes on.
+        (Phase::Running, Event::MainStopped(Signal::TSTP | Signal::TTIN | Signal::TTOU)) => {
+            Some(Action::Suspend)
+        }
         // Everything else received is forwarded, mapped; a repeated stop
         // signal too, without moving the deadline. Nothing after SIGKILL.
         (Phase::Killing { .. }, Event::Signal(_))
-        | (_, Event::ParentDied | Event::AllGone | Event::Tick) => None,
+        | (_, Event::ParentDied | Event::AllGone | Event::Tick | Event::MainStopped(_)) => None,
         (_, Event::Signal(s)) => map.map(s).map(Action::Forward),
     }
 }
@@ -284,6 +294,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         cfg,
         main,
         main_alive: true,
+        is_pid1,
         terminal: spawned.terminal,
         scope: Scope::detect(),
         report: Report::new(started),
@@ -299,6 +310,11 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         }
         source.drain(&mut signals).map_err(Error::Poll)?;
         for sig in signals.drain(..).filter(|s| *s != Signal::CHLD) {
+            if sig == Signal::CONT {
+                // Perhaps the shell's `fg`: before the child is woken, it
+                // gets the terminal if grace's group now has it.
+                sup.hand_over_terminal();
+            }
             if !sig.is_forwardable() {
                 tracing::debug!(signal = %sig, "received; not forwarded");
                 continue;
@@ -321,6 +337,11 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         }
         let reaped = reaper::reap_all(main).map_err(Error::Wait)?;
         sup.report.orphans += reaped.others;
+        if let Some(sig) = reaped.main_stopped
+            && let Some(code) = sup.handle(&mut state, Event::MainStopped(sig))
+        {
+            break 'run code;
+        }
         let event = match reaped.main {
             Some(status) => {
                 sup.main_alive = false;
@@ -343,7 +364,9 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
 
     sup.report.finish(&state, main, code);
     if let (Terminal::Given { previous }, false) = (sup.terminal, is_pid1) {
-        spawn::restore_foreground(previous);
+        // Only if the terminal is still the child's: after a stop and `bg`
+        // the shell has it back, and must keep it.
+        spawn::give_back(main, previous);
     } else if let Terminal::Given { .. } = sup.terminal {
         tracing::trace!(
             pgrp = getpgrp().as_raw(),
@@ -358,6 +381,7 @@ struct Supervisor<'a> {
     cfg: &'a Config,
     main: Pid,
     main_alive: bool,
+    is_pid1: bool,
     terminal: Terminal,
     scope: Scope,
     report: Report,
@@ -398,6 +422,39 @@ impl Supervisor<'_> {
                 self.kill();
                 None
             }
+            Some(Action::Suspend) => {
+                self.suspend();
+                None
+            }
+        }
+    }
+
+    /// Stops grace itself after its child stopped for the terminal, so the
+    /// shell's job control sees it (see [`Action::Suspend`]). Not as PID 1
+    /// (no shell runs it as a job, and PID 1 cannot be stopped) nor
+    /// without a terminal.
+    fn suspend(&self) {
+        if self.is_pid1 || self.terminal == Terminal::None {
+            return;
+        }
+        tracing::debug!("the child stopped for the terminal: stopping too");
+        // Resumed by the shell's SIGCONT, which the loop then forwards.
+        let _ = sys::kill(getpid().as_raw(), Signal::STOP.raw());
+    }
+
+    /// On a received SIGCONT: when the shell has brought grace's group to
+    /// the foreground (`fg`), the child's group gets the terminal, as at
+    /// the start.
+    fn hand_over_terminal(&mut self) {
+        if self.terminal == Terminal::None || !self.main_alive {
+            return;
+        }
+        // hand_over runs either way; the first time, grace's group becomes
+        // the one to give the terminal back to.
+        if let Some(own) = spawn::hand_over(self.main)
+            && self.terminal == Terminal::Background
+        {
+            self.terminal = Terminal::Given { previous: own };
         }
     }
 
@@ -412,14 +469,6 @@ impl Supervisor<'_> {
             self.signal_procs(&left, sig, false);
             tracing::debug!(signal = %sig, processes = left.len(), "forwarded to what is left");
             return;
-        }
-        if sig == Signal::CONT && self.terminal == Terminal::Background {
-            // Started in the background, now perhaps brought to the
-            // foreground by the shell: the child gets the terminal before
-            // it is woken.
-            if let Some(previous) = spawn::hand_over(self.main) {
-                self.terminal = Terminal::Given { previous };
-            }
         }
         let target = match self.cfg.forward {
             Forward::Group => self.group(),
@@ -599,6 +648,28 @@ mod tests {
         assert_eq!(step(&mut s, Event::Tick, &c, secs(t0, 1000)), None);
         assert_eq!(s.phase, Phase::Running);
         assert_eq!(s.next_deadline(), None, "idle: no timeout at all");
+    }
+
+    #[test]
+    fn a_child_stopped_for_the_terminal_suspends_grace_only_while_running() {
+        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
+        for name in ["TSTP", "TTIN", "TTOU"] {
+            assert_eq!(
+                step(&mut s, Event::MainStopped(sig(name)), &c, t0),
+                Some(Action::Suspend),
+                "{name}"
+            );
+        }
+        // Stopped by a plain SIGSTOP (a debugger, `kill -STOP`): not a job
+        // control stop; grace carries on.
+        assert_eq!(step(&mut s, Event::MainStopped(sig("STOP")), &c, t0), None);
+        assert_eq!(s.phase, Phase::Running);
+        assert_eq!(
+            step(&mut s, Event::Signal(Signal::TERM), &c, t0),
+            Some(Action::Stop(Signal::TERM))
+        );
+        assert_eq!(step(&mut s, Event::MainStopped(sig("TSTP")), &c, t0), None);
+        assert_eq!(s.phase, Phase::Stopping);
     }
 
     #[test]

@@ -25,16 +25,24 @@ pub fn kill(pid: i32, signal: i32) -> Result<(), Errno> {
     Errno::result(rc).map(drop)
 }
 
-/// One `waitpid(-1, WNOHANG | __WALL)`: `Ok(Some((pid, raw status)))` for a
-/// reaped child, `Ok(None)` when children remain but none has exited, and
-/// `Err(ECHILD)` when there are no children at all. See waitpid(2).
+/// One `waitpid(-1, WNOHANG | WUNTRACED | __WALL)`: `Ok(Some((pid, raw
+/// status)))` for a reaped child or one that has just stopped
+/// (`WIFSTOPPED`; reported once a stop), `Ok(None)` when children remain
+/// but none has exited or stopped, and `Err(ECHILD)` when there are no
+/// children at all. See waitpid(2).
 ///
 /// `__WALL` also reaps children created by `clone` with an exit signal other
 /// than SIGCHLD, which would otherwise stay zombies forever.
 pub fn reap_one() -> Result<Option<(Pid, i32)>, Errno> {
     let mut status: libc::c_int = 0;
     // SAFETY: `status` is a valid, writable c_int for the duration of the call.
-    let rc = unsafe { libc::waitpid(-1, &raw mut status, libc::WNOHANG | libc::__WALL) };
+    let rc = unsafe {
+        libc::waitpid(
+            -1,
+            &raw mut status,
+            libc::WNOHANG | libc::WUNTRACED | libc::__WALL,
+        )
+    };
     match Errno::result(rc)? {
         0 => Ok(None),
         pid => Ok(Some((Pid::from_raw(pid), status))),

@@ -187,13 +187,18 @@ fn walk_children(proc_dir: BorrowedFd<'_>, root: &Proc) -> Option<Vec<Proc>> {
     // the binary, and even at 10,000 descendants the looks cost less than
     // the walk's own eight system calls a process.
     let mut seen: Vec<Pid> = Vec::new();
-    for _ in 0..MAX_PASSES {
+    for pass in 0..MAX_PASSES {
         let before = found.len();
-        let mut frontier: Vec<(i32, Pid)> =
-            children_of(me.as_fd(), root.pid.as_raw(), root.threads)?
-                .into_iter()
-                .map(|child| (child, root.pid))
-                .collect();
+        let Some(children) = children_of(me.as_fd(), root.pid.as_raw(), root.threads) else {
+            // No children files at all (the first pass): the full scan
+            // instead. Unreadable later (out of descriptors): what the
+            // passes before found.
+            return (pass > 0).then_some(found);
+        };
+        let mut frontier: Vec<(i32, Pid)> = children
+            .into_iter()
+            .map(|child| (child, root.pid))
+            .collect();
         while let Some((pid, parent)) = frontier.pop() {
             let Some(dir) = open_dir(proc_dir, &pid.to_string()) else {
                 continue; // gone and reaped

@@ -7,10 +7,11 @@ use crate::common::{GRACE, TESTAPP, TempDir};
 
 /// Runs the shell command `inner` on a fresh pseudo-terminal with
 /// script(1) and returns what it printed, once it has exited 0. `None`
-/// (after saying so) when script(1) is missing outside CI.
+/// (after saying so) when script(1) is missing outside CI. A hang (a job
+/// that stays stopped) is cut off after 30 s and fails.
 fn on_a_terminal(inner: &str) -> Option<String> {
-    let out: Output = match Command::new("script")
-        .args(["-qec", inner, "/dev/null"])
+    let out: Output = match Command::new("timeout")
+        .args(["30", "script", "-qec", inner, "/dev/null"])
         .output()
     {
         Ok(out) => out,
@@ -21,8 +22,29 @@ fn on_a_terminal(inner: &str) -> Option<String> {
         Err(e) => panic!("script(1) is needed for this test: {e}"),
     };
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{text}");
+    assert!(out.status.success(), "{:?}:\n{text}", out.status);
     Some(text)
+}
+
+/// The job-control shells the tests run: what `fg` sends differs between
+/// them (bash sends no SIGCONT to a job it thinks is running).
+const SHELLS: [&str; 2] = ["dash", "bash"];
+
+/// Runs `job` as a script with `shell` on a pseudo-terminal, job control
+/// on. `None` (after saying so) when the shell is missing outside CI.
+fn job_on_a_terminal(shell: &str, job: &str) -> Option<String> {
+    if Command::new(shell).args(["-c", "true"]).status().is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{shell} is needed for this test"
+        );
+        eprintln!("SKIPPED: no {shell} for the job-control test");
+        return None;
+    }
+    let dir = TempDir::new("job");
+    let script = dir.file("job.sh");
+    std::fs::write(&script, format!("set -m\n{job}")).expect("write the job script");
+    on_a_terminal(&format!("{shell} {script}"))
 }
 
 /// Runs in a loop: the child must be in the foreground from its first
@@ -87,29 +109,55 @@ fn the_terminal_is_given_back_when_grace_exits() {
     );
 }
 
-/// Started in the background, grace leaves the terminal alone; brought
-/// to the foreground with `fg` (which sends SIGCONT), it hands the
-/// terminal to the child before it wakes it.
+/// Started in the background, grace leaves the terminal alone. When its
+/// child stops for the terminal, grace stops too, so the shell sees the
+/// job stopped; brought to the foreground with `fg`, grace hands the
+/// terminal to the child before it forwards the shell's SIGCONT.
 #[test]
 fn fg_hands_the_terminal_to_the_child() {
-    let dir = TempDir::new("fg");
-    let (pid_file, script) = (dir.file("pid"), dir.file("job.sh"));
-    // The child stops itself; the shell waits until it is stopped (state
-    // T in /proc, polled: no sleep), then brings grace to the foreground.
-    let job = format!(
-        "set -m\n\
-         {GRACE} -- sh -c 'echo $$ > {pid_file}; kill -STOP $$; exec {TESTAPP} report' &\n\
-         until [ -s {pid_file} ] && grep -q '^State:.*T' \"/proc/$(cat {pid_file})/status\"; do :; done\n\
-         fg\n"
-    );
-    std::fs::write(&script, job).expect("write the job script");
-    let Some(text) = on_a_terminal(&format!("sh {script}")) else {
-        return;
-    };
-    assert!(
-        text.contains("fg=true"),
-        "after fg the child is still in the background:\n{text}"
-    );
+    for shell in SHELLS {
+        // Wait until grace itself is stopped (state T in /proc, polled: no
+        // sleep) and the shell has seen it (`jobs`), then `fg`.
+        let job = format!(
+            "{GRACE} -- sh -c 'kill -TSTP $$; exec {TESTAPP} report' &\n\
+             until grep -q '^State:.*T' /proc/$!/status; do :; done\n\
+             jobs > /dev/null\n\
+             fg\n"
+        );
+        let Some(text) = job_on_a_terminal(shell, &job) else {
+            continue;
+        };
+        assert!(
+            text.contains("fg=true"),
+            "{shell}: after fg the child is still in the background:\n{text}"
+        );
+    }
+}
+
+/// Ctrl-Z in the child stops grace too: the shell gets its prompt back,
+/// and `fg` resumes both, the child in the foreground.
+#[test]
+fn a_stopped_child_stops_grace_for_the_shell() {
+    for shell in SHELLS {
+        let job = format!(
+            "{GRACE} -- sh -c 'kill -TSTP $$; exec {TESTAPP} report'\n\
+             echo \"stopped with $?\"\n\
+             fg\n\
+             echo \"done with $?\"\n"
+        );
+        let Some(text) = job_on_a_terminal(shell, &job) else {
+            continue;
+        };
+        let (before, after) = text
+            .split_once("stopped with ")
+            .unwrap_or_else(|| panic!("{shell}: the shell never saw grace stop:\n{text}"));
+        assert!(
+            !before.contains("fg="),
+            "{shell}: ran before the stop:\n{text}"
+        );
+        assert!(after.contains("fg=true"), "{shell}: {text}");
+        assert!(after.contains("done with 0"), "{shell}: {text}");
+    }
 }
 
 /// The child takes the terminal before it executes the command: when that
