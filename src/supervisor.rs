@@ -92,6 +92,10 @@ pub enum Action {
     Stop(Signal),
     /// The main child is gone: this signal then SIGCONT to everything left.
     Drain(Signal),
+    /// The main child is gone after a stop that told the whole tree: this
+    /// signal then SIGCONT to what that stop did not reach (a process that
+    /// moved between the lists the stop read), and to nothing it did.
+    DrainUntold(Signal),
     /// The deadline passed: SIGKILL to everything left.
     Kill,
     /// The main child stopped for the terminal (Ctrl-Z, or a read in the
@@ -193,7 +197,11 @@ impl State {
         if now >= kill_at {
             return Some(self.kill(now));
         }
-        (!told).then_some(Action::Drain(signal))
+        Some(if told {
+            Action::DrainUntold(signal)
+        } else {
+            Action::Drain(signal)
+        })
     }
 
     fn kill(&mut self, now: Instant) -> Action {
@@ -296,6 +304,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         main_alive: true,
         is_pid1,
         terminal: spawned.terminal,
+        told_pids: Vec::new(),
         scope: Scope::detect(),
         report: Report::new(started),
     };
@@ -383,6 +392,9 @@ struct Supervisor<'a> {
     main_alive: bool,
     is_pid1: bool,
     terminal: Terminal,
+    /// The processes outside the main child's group that the stop
+    /// signalled by pid.
+    told_pids: Vec<Pid>,
     scope: Scope,
     report: Report,
 }
@@ -416,6 +428,10 @@ impl Supervisor<'_> {
             }
             Some(Action::Drain(sig)) => {
                 self.tell_tree(sig);
+                None
+            }
+            Some(Action::DrainUntold(sig)) => {
+                self.tell_untold(sig);
                 None
             }
             Some(Action::Kill) => {
@@ -503,6 +519,7 @@ impl Supervisor<'_> {
             procs.into_iter().partition(|p| p.pgrp == self.main);
         let others: Vec<_> = others.into_iter().filter(|p| !p.zombie).collect();
         self.signal_procs(&others, sig, true);
+        self.told_pids.extend(others.iter().map(|p| p.pid));
         let told = (in_group.len() + others.len()).max(1);
         self.report.told += told;
         let left = state
@@ -516,6 +533,25 @@ impl Supervisor<'_> {
             processes = told,
             kill_in_ms = left.map_or(0, millis),
             "stopping"
+        );
+    }
+
+    /// Sends `sig` then SIGCONT to what is left of the tree that the stop
+    /// did not signal: neither a member of the main child's group (the
+    /// group was signalled) nor a process the stop signalled by pid.
+    fn tell_untold(&mut self, sig: Signal) {
+        let mut left = tree::scan(self.scope);
+        left.retain(|p| p.pgrp != self.main && !self.told_pids.contains(&p.pid));
+        if left.is_empty() {
+            return;
+        }
+        self.signal_procs(&left, sig, true);
+        self.told_pids.extend(left.iter().map(|p| p.pid));
+        self.report.told += left.len();
+        tracing::info!(
+            signal = %sig,
+            processes = left.len(),
+            "told what the stop had not reached"
         );
     }
 
@@ -812,8 +848,8 @@ mod tests {
         step(&mut s, Event::Signal(Signal::TERM), &c, t0);
         assert_eq!(
             step(&mut s, main_exit(EXITED_0, true), &c, secs(t0, 4)),
-            None,
-            "the tree was told at the stop"
+            Some(Action::DrainUntold(Signal::TERM)),
+            "the tree was told at the stop: only what it missed"
         );
         assert_eq!(s.next_deadline(), Some(secs(t0, 10)));
         assert_eq!(

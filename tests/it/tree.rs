@@ -68,6 +68,32 @@ fn a_daemon_whose_parent_dies_of_the_stop_still_gets_it() {
     }
 }
 
+/// After a stop that reached the daemon, the drain that follows the main
+/// child's exit leaves it alone: a second SIGTERM makes many apps give up
+/// their clean shutdown. (Only what the stop missed gets one.)
+#[test]
+fn the_drain_after_a_stop_signals_no_daemon_twice() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let dir = TempDir::new("twice");
+        let md = dir.file("daemon");
+        // The daemon records every TERM and keeps running until SIGKILL.
+        let script = format!(
+            "setsid -f {TESTAPP} trap TERM --exit-on none --marker {md}; exec {TESTAPP} trap TERM"
+        );
+        let mut run = Init::new(mode)
+            .args(["--grace-period", "1s"])
+            .command(["sh", "-c", &script])
+            .spawn();
+        run.wait_for_lines("ready", 2);
+        run.signal(Signal::SIGTERM);
+        assert_eq!(run.wait(), 0, "the main child's code, {mode:?}");
+        let lines = marker(&md);
+        assert_eq!(lines.len(), 1, "{mode:?}: {lines:?}\n{}", run.stderr());
+        assert!(run.stderr().contains("SIGKILL needed for 1 process"));
+    }
+}
+
 #[test]
 fn stubborn_setsid_daemon_is_killed_and_named() {
     for mode in MODES {
