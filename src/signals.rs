@@ -38,7 +38,6 @@ impl Signal {
     pub const TERM: Signal = Signal(libc::SIGTERM);
     pub const CHLD: Signal = Signal(libc::SIGCHLD);
     pub const CONT: Signal = Signal(libc::SIGCONT);
-    pub const STOP: Signal = Signal(libc::SIGSTOP);
     pub const TSTP: Signal = Signal(libc::SIGTSTP);
     pub const TTIN: Signal = Signal(libc::SIGTTIN);
     pub const TTOU: Signal = Signal(libc::SIGTTOU);
@@ -223,6 +222,18 @@ impl SignalSource {
             }
         }
     }
+}
+
+/// Stops this process by `sig` (a terminal stop: TSTP, TTIN or TTOU),
+/// as if it had arrived: sent to itself while blocked, then unblocked for
+/// an instant, so its default action applies. The kernel ignores it when
+/// the disposition is `SIG_IGN` or the process group is orphaned, and grace
+/// goes on. Returns once grace is resumed (SIGCONT).
+pub fn stop_self(sig: Signal) -> Result<(), Errno> {
+    let set = sys::signal_set([sig.raw()]);
+    sys::kill(nix::unistd::getpid().as_raw(), sig.raw())?;
+    set.thread_unblock()?;
+    set.thread_block()
 }
 
 /// The signal mask grace was started with: the child gets exactly it back.

@@ -17,7 +17,7 @@ use std::os::unix::ffi::OsStrExt;
 use nix::errno::Errno;
 use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions, PosixSpawnFlags, posix_spawnp};
 use nix::sys::signal::{SigSet, Signal as NixSignal};
-use nix::unistd::{Pid, getpgrp, tcgetpgrp, tcsetpgrp};
+use nix::unistd::{Pid, getpgid, getpgrp, getpid, getppid, getsid, tcgetpgrp, tcsetpgrp};
 
 use crate::config::Config;
 use crate::error::Error;
@@ -206,13 +206,39 @@ pub fn restore_foreground(group: Pid) {
     }
 }
 
-/// At exit: gives the terminal back to `previous` if the child's group
-/// still has it. A shell that took it back meanwhile (the job was stopped,
-/// then put in the background) keeps it.
-pub fn give_back(child: Pid, previous: Pid) {
-    if tcgetpgrp(io::stdin().as_fd()).ok() == Some(child) {
+/// At exit: gives the terminal back to `previous` if its foreground group
+/// is gone (the child's, or a job of the child's shell: grace's tree is
+/// drained by now). A group with live members is someone else's, such as
+/// the shell that took the terminal back when the job was stopped and put
+/// in the background, or another of its jobs: it keeps the terminal.
+pub fn give_back(previous: Pid) {
+    let Some(group) = foreground() else {
+        return;
+    };
+    if group != previous && sys::kill(-group.as_raw(), 0) == Err(Errno::ESRCH) {
         restore_foreground(previous);
     }
+}
+
+/// The terminal's foreground group, when stdin is grace's terminal.
+pub fn foreground() -> Option<Pid> {
+    tcgetpgrp(io::stdin().as_fd()).ok()
+}
+
+/// Whether grace runs as a job of a job-control shell: it leads its own
+/// process group (such a shell makes each job one), and its parent is in
+/// the same session but in another group, so the group is not orphaned
+/// and the parent watches it stop.
+pub fn is_a_job() -> bool {
+    let own = getpgrp();
+    if own != getpid() {
+        return false;
+    }
+    let parent = getppid();
+    matches!(
+        (getsid(Some(parent)), getsid(None), getpgid(Some(parent))),
+        (Ok(theirs), Ok(ours), Ok(group)) if theirs == ours && group != own
+    )
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use crate::config::{Config, Forward};
 use crate::error::Error;
 use crate::exit::Status;
 use crate::report::{Reason, Report};
-use crate::signals::{Inherited, Signal, SignalSource};
+use crate::signals::{self, Inherited, Signal, SignalSource};
 use crate::spawn::Terminal;
 use crate::tree::{self, Scope};
 use crate::{reaper, spawn, sys};
@@ -98,10 +98,11 @@ pub enum Action {
     DrainUntold(Signal),
     /// The deadline passed: SIGKILL to everything left.
     Kill,
-    /// The main child stopped for the terminal (Ctrl-Z, or a read in the
-    /// background): grace stops too, so the shell that runs it as a job
-    /// sees the job stopped and can `fg` or `bg` it, as with sudo.
-    Suspend,
+    /// The main child stopped for the terminal by this signal (Ctrl-Z, or
+    /// a read in the background): grace stops too, by the same signal, so
+    /// the shell that runs it as a job sees the job stopped and can `fg` or
+    /// `bg` it, as with sudo.
+    Suspend(Signal),
     /// Exit with this code.
     Exit(u8),
 }
@@ -256,8 +257,8 @@ pub fn step(state: &mut State, event: Event, cfg: &Config, now: Instant) -> Opti
             Some(state.exit(cfg))
         }
         // Only while the app simply runs: a stop under way goes on.
-        (Phase::Running, Event::MainStopped(Signal::TSTP | Signal::TTIN | Signal::TTOU)) => {
-            Some(Action::Suspend)
+        (Phase::Running, Event::MainStopped(s @ (Signal::TSTP | Signal::TTIN | Signal::TTOU))) => {
+            Some(Action::Suspend(s))
         }
         // Everything else received is forwarded, mapped; a repeated stop
         // signal too, without moving the deadline. Nothing after SIGKILL.
@@ -346,7 +347,8 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         }
         let reaped = reaper::reap_all(main).map_err(Error::Wait)?;
         sup.report.orphans += reaped.others;
-        if let Some(sig) = reaped.main_stopped
+        // A stop reported in the same pass as the exit is history.
+        if let Some(sig) = reaped.main_stopped.filter(|_| reaped.main.is_none())
             && let Some(code) = sup.handle(&mut state, Event::MainStopped(sig))
         {
             break 'run code;
@@ -375,7 +377,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     if let (Terminal::Given { previous }, false) = (sup.terminal, is_pid1) {
         // Only if the terminal is still the child's: after a stop and `bg`
         // the shell has it back, and must keep it.
-        spawn::give_back(main, previous);
+        spawn::give_back(previous);
     } else if let Terminal::Given { .. } = sup.terminal {
         tracing::trace!(
             pgrp = getpgrp().as_raw(),
@@ -438,24 +440,48 @@ impl Supervisor<'_> {
                 self.kill();
                 None
             }
-            Some(Action::Suspend) => {
-                self.suspend();
+            Some(Action::Suspend(sig)) => {
+                self.suspend(sig);
                 None
             }
         }
     }
 
-    /// Stops grace itself after its child stopped for the terminal, so the
-    /// shell's job control sees it (see [`Action::Suspend`]). Not as PID 1
-    /// (no shell runs it as a job, and PID 1 cannot be stopped) nor
-    /// without a terminal.
-    fn suspend(&self) {
+    /// After the main child stopped for the terminal by `sig`.
+    ///
+    /// If grace's own group has the terminal (bash's `fg` gives it to a job
+    /// it thinks is running, without a SIGCONT), the child gets it and is
+    /// woken: a read that stopped it can now proceed. Otherwise grace stops
+    /// itself by the same signal, so that the shell running it as a job
+    /// sees the job stopped, and `fg` or `bg` resumes both (as sudo does).
+    ///
+    /// Only where a job-control shell will resume it: grace leads its own
+    /// process group (a job-control shell makes each job one), and its
+    /// parent is in the same session but another group. Never as PID 1, nor
+    /// without a terminal. And by the child's signal, not SIGSTOP: the
+    /// kernel ignores terminal stops in an orphaned process group (`docker
+    /// exec -it`, `ssh -t host exec grace ...`), so grace cannot freeze
+    /// where nobody would resume it.
+    fn suspend(&mut self, sig: Signal) {
         if self.is_pid1 || self.terminal == Terminal::None {
             return;
         }
-        tracing::debug!("the child stopped for the terminal: stopping too");
+        if sig != Signal::TSTP {
+            self.hand_over_terminal();
+            if spawn::foreground() == Some(self.main) {
+                tree::send(self.group(), Signal::CONT);
+                return;
+            }
+        }
+        if !spawn::is_a_job() {
+            tracing::debug!("the child stopped for the terminal; no job-control shell to tell");
+            return;
+        }
+        tracing::debug!(signal = %sig, "the child stopped for the terminal: stopping too");
         // Resumed by the shell's SIGCONT, which the loop then forwards.
-        let _ = sys::kill(getpid().as_raw(), Signal::STOP.raw());
+        if let Err(e) = signals::stop_self(sig) {
+            tracing::debug!(error = %e, "could not stop");
+        }
     }
 
     /// On a received SIGCONT: when the shell has brought grace's group to
@@ -519,7 +545,10 @@ impl Supervisor<'_> {
             procs.into_iter().partition(|p| p.pgrp == self.main);
         let others: Vec<_> = others.into_iter().filter(|p| !p.zombie).collect();
         self.signal_procs(&others, sig, true);
-        self.told_pids.extend(others.iter().map(|p| p.pid));
+        // In-group members too: one that leaves the group later (setsid)
+        // was told by the group signal already.
+        self.told_pids
+            .extend(in_group.iter().chain(&others).map(|p| p.pid));
         let told = (in_group.len() + others.len()).max(1);
         self.report.told += told;
         let left = state
@@ -692,7 +721,7 @@ mod tests {
         for name in ["TSTP", "TTIN", "TTOU"] {
             assert_eq!(
                 step(&mut s, Event::MainStopped(sig(name)), &c, t0),
-                Some(Action::Suspend),
+                Some(Action::Suspend(sig(name))),
                 "{name}"
             );
         }

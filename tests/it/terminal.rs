@@ -31,7 +31,7 @@ fn on_a_terminal(inner: &str) -> Option<String> {
 const SHELLS: [&str; 2] = ["dash", "bash"];
 
 /// Runs `job` as a script with `shell` on a pseudo-terminal, job control
-/// on. `None` (after saying so) when the shell is missing outside CI.
+/// on, in a directory of its own. `None` (after saying so) when the shell is missing outside CI.
 fn job_on_a_terminal(shell: &str, job: &str) -> Option<String> {
     if Command::new(shell).args(["-c", "true"]).status().is_err() {
         assert!(
@@ -43,7 +43,8 @@ fn job_on_a_terminal(shell: &str, job: &str) -> Option<String> {
     }
     let dir = TempDir::new("job");
     let script = dir.file("job.sh");
-    std::fs::write(&script, format!("set -m\n{job}")).expect("write the job script");
+    let cwd = dir.path().display();
+    std::fs::write(&script, format!("set -m\ncd {cwd}\n{job}")).expect("write the job script");
     on_a_terminal(&format!("{shell} {script}"))
 }
 
@@ -116,12 +117,11 @@ fn the_terminal_is_given_back_when_grace_exits() {
 #[test]
 fn fg_hands_the_terminal_to_the_child() {
     for shell in SHELLS {
-        // Wait until grace itself is stopped (state T in /proc, polled: no
-        // sleep) and the shell has seen it (`jobs`), then `fg`.
+        // Wait until the shell itself reports the job stopped (polled: no
+        // sleep), then `fg`.
         let job = format!(
             "{GRACE} -- sh -c 'kill -TSTP $$; exec {TESTAPP} report' &\n\
-             until grep -q '^State:.*T' /proc/$!/status; do :; done\n\
-             jobs > /dev/null\n\
+             until jobs > jobs.txt && grep -q Stopped jobs.txt; do :; done\n\
              fg\n"
         );
         let Some(text) = job_on_a_terminal(shell, &job) else {
@@ -131,6 +131,31 @@ fn fg_hands_the_terminal_to_the_child() {
             text.contains("fg=true"),
             "{shell}: after fg the child is still in the background:\n{text}"
         );
+    }
+}
+
+/// `fg` on a grace still running in the background: bash gives the
+/// terminal to grace's group without a SIGCONT. The child, stopped by its
+/// read from the terminal, gets the terminal and is woken by grace.
+#[test]
+fn fg_on_a_running_job_lets_the_child_read() {
+    for shell in SHELLS {
+        // The shell runs `fg` once the child has started (in the
+        // background: grace was); the child waits until the terminal's
+        // foreground group is no longer the shell's ($1; field 8 of stat),
+        // that is until `fg` ran, and only then reads.
+        let job = format!(
+            "{GRACE} -- sh -c '\
+             : > started; \
+             until awk -v s=\"$1\" \"{{ exit (\\$8 == s) }}\" /proc/self/stat; do :; done; \
+             read x; echo \"read done\"' child $$ &\n\
+             until [ -e started ]; do :; done\n\
+             fg\n"
+        );
+        let Some(text) = job_on_a_terminal(shell, &job) else {
+            continue;
+        };
+        assert!(text.contains("read done"), "{shell}: {text}");
     }
 }
 
