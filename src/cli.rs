@@ -234,6 +234,8 @@ mod tests {
         for args in [
             &["--no-such-flag", "--", "app"][..],
             &["--grace-period", "banana", "app"],
+            // A Duration, but no deadline: std's Instant + Duration panics.
+            &["--grace-period", "18446744073709551615", "app"],
             &[],
             &["--forward-to", "everyone", "app"],
             &["--map-signal", "TERM", "app"],

@@ -89,9 +89,24 @@ pub fn parse_signal_rule(text: &str) -> Result<(Signal, Option<Signal>), String>
     Ok((from, to))
 }
 
+/// The longest duration grace accepts: 100 years. Deadlines are `now +
+/// duration` on the monotonic clock, which has no room for the u64
+/// seconds a `Duration` can hold (std's `Instant + Duration` panics there);
+/// bounded here, no deadline can overflow.
+pub const MAX_DURATION: Duration = Duration::from_hours(100 * 365 * 24);
+
 /// Parses `500ms`, `8s`, `2m`, `1m30s`, `1h`, `1.5s`; a bare number is
-/// seconds, like Kubernetes' `terminationGracePeriodSeconds`.
+/// seconds, like Kubernetes' `terminationGracePeriodSeconds`. At most
+/// [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d = parse_any_duration(text)?;
+    if d > MAX_DURATION {
+        return Err(format!("duration '{text}' is longer than 100 years"));
+    }
+    Ok(d)
+}
+
+fn parse_any_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("invalid duration '{text}' (use e.g. 500ms, 8s, 2m, 1m30s)");
     let t = text.trim();
     let mut nanos: u128 = 0;
@@ -175,6 +190,7 @@ mod tests {
             (".5s", 500),
             ("0.001", 1),
             ("1.0000000001s", 1000),
+            ("876000h", 3_153_600_000_000),
         ] {
             assert_eq!(
                 parse_duration(text),
@@ -197,6 +213,9 @@ mod tests {
             "1m30",
             ".",
             "99999999999999999999999h",
+            // Fits a Duration, not a deadline: no more than 100 years.
+            "18446744073709551615",
+            "876601h",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }

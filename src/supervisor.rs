@@ -30,6 +30,14 @@ use crate::{reaper, spawn, sys};
 /// anyway (a process stuck in uninterruptible sleep cannot die sooner).
 pub const KILL_WAIT: Duration = Duration::from_secs(2);
 
+/// `now + d` without std's panic on overflow. It cannot overflow: every
+/// duration is at most [`crate::config::MAX_DURATION`] (100 years, checked when
+/// parsed) or a constant; were it to, the deadline would be now, not a
+/// panic that takes the app's exit status with it.
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d).unwrap_or(now)
+}
+
 /// Where the run is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
@@ -146,12 +154,12 @@ impl State {
         now: Instant,
     ) -> Option<Action> {
         self.stop = Some((reason, now));
-        self.kill_at = Some(now + cfg.grace);
+        self.kill_at = Some(later(now, cfg.grace));
         if cfg.stop_delay.is_zero() {
             Some(self.forward_stop(signal, cfg))
         } else {
             self.phase = Phase::Delaying {
-                until: now + cfg.stop_delay,
+                until: later(now, cfg.stop_delay),
                 signal,
             };
             None
@@ -187,7 +195,7 @@ impl State {
         }
         // The drain never waits longer than the grace period: from now if no
         // stop was under way, else what is left of the stop's budget.
-        let kill_at = *self.kill_at.get_or_insert(now + cfg.grace);
+        let kill_at = *self.kill_at.get_or_insert(later(now, cfg.grace));
         let signal = match self.phase {
             Phase::Delaying { signal, .. } => signal,
             _ => self.sent.unwrap_or_else(|| cfg.signals.drain_signal()),
@@ -207,7 +215,7 @@ impl State {
 
     fn kill(&mut self, now: Instant) -> Action {
         self.phase = Phase::Killing {
-            give_up: now + KILL_WAIT,
+            give_up: later(now, KILL_WAIT),
         };
         Action::Kill
     }
