@@ -99,15 +99,8 @@ pub const MAX_DURATION: Duration = Duration::from_hours(100 * 365 * 24);
 /// seconds, like Kubernetes' `terminationGracePeriodSeconds`. At most
 /// [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let d = parse_any_duration(text)?;
-    if d > MAX_DURATION {
-        return Err(format!("duration '{text}' is longer than 100 years"));
-    }
-    Ok(d)
-}
-
-fn parse_any_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid duration '{text}' (use e.g. 500ms, 8s, 2m, 1m30s)");
+    let bad =
+        || format!("invalid duration '{text}' (e.g. 500ms, 8s, 2m, 1m30s; at most 100 years)");
     let t = text.trim();
     let mut nanos: u128 = 0;
     let mut rest = t;
@@ -135,6 +128,9 @@ fn parse_any_duration(text: &str) -> Result<Duration, String> {
         rest = next;
     }
     if t.is_empty() {
+        return Err(bad());
+    }
+    if nanos > MAX_DURATION.as_nanos() {
         return Err(bad());
     }
     let secs = u64::try_from(nanos / 1_000_000_000).map_err(|_| bad())?;

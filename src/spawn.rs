@@ -55,12 +55,12 @@ const DEFAULTS: [Signal; 1] = [Signal::PIPE];
 /// Spawns the command. Signal handlers must already be installed.
 ///
 /// When stdin is grace's controlling terminal (`docker run -it`) and grace
-/// is in its foreground, the child's group becomes the terminal's foreground group before the command
-/// runs, so a shell gets job control and Ctrl-C from its first instruction.
-/// `posix_spawn` has no step for that, so this case forks instead (see
-/// [`sys::fork_exec_in_foreground`]); it costs a fork's page-table copy once,
-/// for an interactive session. Everything else takes the cheaper
-/// `posix_spawnp`.
+/// is in its foreground, the child's group becomes the terminal's
+/// foreground group before the command runs, so a shell gets job control
+/// and Ctrl-C from its first instruction. `posix_spawn` has no step for
+/// that, so this case forks instead (see [`sys::fork_exec_in_foreground`]);
+/// it costs a fork's page-table copy once, for an interactive session.
+/// Everything else takes the cheaper `posix_spawnp`.
 pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
     let spawn_error = |e: Errno| Error::Spawn {
         program: cfg.program.clone(),
@@ -88,7 +88,7 @@ pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
     // the groups live outside grace's PID namespace (`unshare --pid` run
     // from a shell); grace cannot tell then, and takes it as foreground,
     // the usual way to run it there.
-    let terminal = tcgetpgrp(io::stdin().as_fd()).ok();
+    let terminal = foreground();
     let Some(previous) = terminal.filter(|&group| group == getpgrp()) else {
         let pid = posix_spawn(&program, &argv, &env, inherited).map_err(spawn_error)?;
         return Ok(Spawned {
@@ -185,12 +185,11 @@ fn posix_spawn(
 /// is outside its PID namespace (it reads as 0, as does any foreground
 /// group out there: nothing to compare).
 pub fn hand_over(child: Pid) -> Option<Pid> {
-    let stdin = io::stdin();
     let own = getpgrp();
-    if own.as_raw() == 0 || tcgetpgrp(stdin.as_fd()).ok()? != own {
+    if own.as_raw() == 0 || foreground()? != own {
         return None;
     }
-    match tcsetpgrp(stdin.as_fd(), child) {
+    match tcsetpgrp(io::stdin().as_fd(), child) {
         Ok(()) => Some(own),
         Err(e) => {
             tracing::debug!(error = %e, "could not give the terminal to the child");

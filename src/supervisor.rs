@@ -383,8 +383,8 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
 
     sup.report.finish(&state, main, code);
     if let (Terminal::Given { previous }, false) = (sup.terminal, is_pid1) {
-        // Only if the terminal is still the child's: after a stop and `bg`
-        // the shell has it back, and must keep it.
+        // Only from a group that is gone: after a stop and `bg` the shell
+        // has it back, and must keep it.
         spawn::give_back(previous);
     } else if let Terminal::Given { .. } = sup.terminal {
         tracing::trace!(

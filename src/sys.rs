@@ -141,13 +141,12 @@ pub fn fork_exec_in_foreground(
     let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
     let report_fd = report_w.as_raw_fd();
 
-    // SAFETY: the child touches only memory
-    // prepared above (C strings, null-terminated pointer arrays, the mask
-    // and the defaults, all alive until `_exit` or a successful exec), makes
-    // only async-signal-safe system calls, and leaves through `execve` or
-    // `_exit`, never by returning into Rust code; it takes no lock, so a
-    // lock held by another thread at the fork could not hurt it (grace has
-    // no other thread).
+    // SAFETY: the child touches only memory prepared above (C strings,
+    // null-terminated pointer arrays, the mask and the defaults, all alive
+    // until `_exit` or a successful exec), makes only async-signal-safe
+    // system calls, and leaves through `execve` or `_exit`, never by
+    // returning into Rust code; it takes no lock, so a lock held by another
+    // thread at the fork could not hurt it (grace has no other thread).
     let pid = unsafe { libc::fork() };
     if pid == 0 {
         // SAFETY: see above; this is the child, which ends in this block.

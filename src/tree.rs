@@ -391,8 +391,6 @@ mod tests {
         let proc_dir =
             open("/proc", OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()).expect("/proc");
         let me = read_stat(proc_dir.as_fd(), "self/stat").expect("self");
-        // The inner shell's sleep may still be forking: look until the
-        // tree has its four processes (an upper bound, not a sleep).
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let sh_pid = Pid::from_raw(sh.id().cast_signed());
         // Only the shell's subtree: other tests may have children too.
