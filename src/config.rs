@@ -81,6 +81,17 @@ pub fn parse_signal_rule(text: &str) -> Result<(Signal, Option<Signal>), String>
         .split_once(':')
         .ok_or_else(|| format!("'{text}' is not FROM:TO"))?;
     let from = Signal::parse(from)?;
+    // A rule that could never apply is refused, not accepted and ignored.
+    if from == Signal::KILL || from == Signal::STOP {
+        return Err(format!(
+            "'{text}': {from} cannot be caught, so it never reaches grace"
+        ));
+    }
+    if !from.is_forwardable() {
+        return Err(format!(
+            "'{text}': grace never forwards {from} (see the signal table in the README)"
+        ));
+    }
     let to = match to.trim() {
         "0" => None,
         t if t.eq_ignore_ascii_case("none") => None,
@@ -231,6 +242,23 @@ mod tests {
         );
         for bad in ["TERM", "TERM:", ":QUIT", "FOO:QUIT", "TERM:BAR"] {
             assert!(parse_signal_rule(bad).is_err(), "{bad}");
+        }
+        // Signals grace cannot take in, or never forwards: refused, naming
+        // the rule.
+        for bad in [
+            "KILL:TERM",
+            "STOP:TERM",
+            "TTIN:TERM",
+            "TTOU:HUP",
+            "CHLD:HUP",
+            "32:TERM",
+        ] {
+            let err = parse_signal_rule(bad).expect_err(bad);
+            assert!(err.contains(bad), "{err}");
+        }
+        // Every other signal works, the faults included.
+        for good in ["SYS:HUP", "SEGV:USR1", "PIPE:none", "TERM:KILL"] {
+            assert!(parse_signal_rule(good).is_ok(), "{good}");
         }
     }
 

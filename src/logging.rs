@@ -5,14 +5,31 @@
 //! interleave with the app's output mid-line. No timestamps: the runtime
 //! adds them. A small layer of our own instead of tracing-subscriber's `fmt`
 //! and `json` features keeps the static binary small.
+//!
+//! Writing never blocks and never signals: a log reader that stalls (a
+//! full pipe nobody drains, a stuck log driver, a terminal stopped with
+//! Ctrl-S) must not hold up the loop that forwards, reaps and kills, and a
+//! reader that is gone must not raise a SIGPIPE that reaches the app. The
+//! app shares stderr's open file description, so grace cannot set
+//! `O_NONBLOCK` on it; see [`Sink`] for how each kind of stderr is written
+//! instead. A line that cannot be written now is dropped and counted
+//! ([`dropped`]); the shutdown report carries the count.
 
 use std::fmt::{self, Write as _};
-use std::io::{self, Write as _};
+use std::io;
+use std::os::fd::{AsFd as _, AsRawFd as _, BorrowedFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, open};
+use nix::sys::stat::{Mode, SFlag, fstat};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
+
+use crate::sys;
 
 /// How verbose grace is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,21 +88,140 @@ pub fn init(level: Level, format: Format) {
         Level::Debug => LevelFilter::DEBUG,
         Level::Trace => LevelFilter::TRACE,
     };
+    if filter == LevelFilter::OFF {
+        return;
+    }
+    let sink = Sink::open();
+    if let Target::Reopened(fd) = &sink.target {
+        OWN_FD.store(fd.as_raw_fd(), Ordering::Relaxed);
+    }
     let subscriber = tracing_subscriber::registry()
         .with(filter)
-        .with(Lines { format });
+        .with(Lines { format, sink });
     let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+/// Lines dropped because stderr could not take them at once.
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+/// The descriptor logging opened for itself, or -1.
+static OWN_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// How many log lines were dropped so far.
+#[must_use]
+pub fn dropped() -> u64 {
+    DROPPED.load(Ordering::Relaxed)
+}
+
+/// The descriptor logging keeps open of its own, if any: the one that
+/// closing the inherited descriptors must spare.
+#[must_use]
+pub fn own_fd() -> Option<RawFd> {
+    Some(OWN_FD.load(Ordering::Relaxed)).filter(|fd| *fd >= 0)
 }
 
 struct Lines {
     format: Format,
+    sink: Sink,
 }
 
 impl<S: Subscriber> Layer<S> for Lines {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let line = render(self.format, event);
-        // One write per line. A closed stderr must not take grace down.
-        let _ = io::stderr().lock().write_all(line.as_bytes());
+        if !self.sink.write(line.as_bytes()) {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// stderr, written so that grace never waits for its reader.
+///
+/// - A pipe, FIFO or terminal is opened again through `/proc/self/fd/2`:
+///   a new open file description of the same pipe or terminal, of grace's
+///   alone, which can be non-blocking while the app's stays as it was.
+///   Where that open is refused (no /proc, or a pipe another user made),
+///   grace writes to fd 2 only when `poll` says it can take a line now;
+///   a line up to a page long then fits without waiting, unless the app
+///   fills the pipe in the microseconds between the two calls.
+/// - A socket (journald's stream, a log driver's) is written with
+///   `send(MSG_DONTWAIT | MSG_NOSIGNAL)`: non-blocking for that call only,
+///   and without SIGPIPE.
+/// - A regular file, `/dev/null` and the rest take writes without waiting
+///   for a reader: written as they are.
+///
+/// A pipe whose reader is gone (EPIPE) is not written again: each write
+/// would raise another SIGPIPE on grace (grace drops those, see
+/// `signals`), for lines nobody reads.
+struct Sink {
+    target: Target,
+    broken: AtomicBool,
+}
+
+enum Target {
+    Plain,
+    Reopened(OwnedFd),
+    Polled,
+    Socket,
+}
+
+impl Sink {
+    fn open() -> Sink {
+        let stderr = io::stderr();
+        let target = match fstat(stderr.as_fd()) {
+            Ok(st) => {
+                let kind = SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits());
+                let terminal =
+                    kind == SFlag::S_IFCHR && nix::unistd::isatty(stderr.as_fd()) == Ok(true);
+                if kind == SFlag::S_IFSOCK {
+                    Target::Socket
+                } else if kind == SFlag::S_IFIFO || terminal {
+                    open(
+                        "/proc/self/fd/2",
+                        OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
+                        Mode::empty(),
+                    )
+                    .map_or(Target::Polled, Target::Reopened)
+                } else {
+                    Target::Plain
+                }
+            }
+            Err(_) => Target::Plain,
+        };
+        Sink {
+            target,
+            broken: AtomicBool::new(false),
+        }
+    }
+
+    /// Writes one line whole, or drops it: `false` when any of it was lost.
+    fn write(&self, line: &[u8]) -> bool {
+        if self.broken.load(Ordering::Relaxed) {
+            return false;
+        }
+        let stderr = io::stderr();
+        let fd: BorrowedFd<'_> = match &self.target {
+            Target::Reopened(fd) => fd.as_fd(),
+            _ => stderr.as_fd(),
+        };
+        let mut rest = line;
+        while !rest.is_empty() {
+            if matches!(self.target, Target::Polled) && !sys::writable_now(fd) {
+                return false;
+            }
+            let written = match self.target {
+                Target::Socket => sys::send_nonblocking(fd, rest),
+                _ => nix::unistd::write(fd, rest),
+            };
+            match written {
+                Ok(n) => rest = rest.get(n..).unwrap_or_default(),
+                Err(Errno::EINTR) => {}
+                Err(Errno::EPIPE) => {
+                    self.broken.store(true, Ordering::Relaxed);
+                    return false;
+                }
+                Err(_) => return false,
+            }
+        }
+        true
     }
 }
 

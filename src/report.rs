@@ -14,6 +14,31 @@ use crate::supervisor::{State, millis};
 /// How many killed processes the report names; the rest are counted.
 const NAMED: usize = 8;
 
+/// A count that may be unknown: grace never writes 0 for "could not tell".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Count(pub Option<usize>);
+
+impl fmt::Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "{n}"),
+            None => f.write_str("unknown"),
+        }
+    }
+}
+
+/// `pid:name,pid:name,...` for the first [`NAMED`] of `procs`.
+fn names(procs: &[(i32, String)]) -> String {
+    procs
+        .iter()
+        .take(NAMED)
+        .fold(String::new(), |mut out, (pid, name)| {
+            let sep = if out.is_empty() { "" } else { "," };
+            let _ = write!(out, "{sep}{pid}:{name}");
+            out
+        })
+}
+
 /// Why a stop began.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
@@ -43,10 +68,15 @@ pub struct Report {
     pub stop: Option<(Reason, Instant)>,
     /// Signals forwarded, in first-seen order, with counts.
     pub forwarded: Vec<(Signal, u32)>,
-    /// Processes that were sent the stop signal.
-    pub told: usize,
+    /// Processes that were sent the stop signal; `None` once a stop had to
+    /// signal what /proc could not list.
+    pub told: Option<usize>,
     /// Processes that needed SIGKILL: pid and name.
     pub killed: Vec<(i32, String)>,
+    /// SIGKILL also went to processes /proc could not list (`kill(-1)`).
+    pub killed_unknown: bool,
+    /// Processes still alive when grace gave up waiting for them.
+    pub survivors: Vec<(i32, String)>,
     /// Processes other than the main child that grace reaped.
     pub orphans: u32,
 }
@@ -61,8 +91,10 @@ impl Report {
             // Room for every signal grace forwards: no allocation while
             // forwarding.
             forwarded: Vec::with_capacity(64),
-            told: 0,
+            told: Some(0),
             killed: Vec::new(),
+            killed_unknown: false,
+            survivors: Vec::new(),
             orphans: 0,
         }
     }
@@ -73,6 +105,11 @@ impl Report {
             Some((_, n)) => *n += 1,
             None => self.forwarded.push((sig, 1)),
         }
+    }
+
+    /// Counts processes told to stop (`None`: how many is unknown).
+    pub fn add_told(&mut self, n: Option<usize>) {
+        self.told = self.told.zip(n).map(|(a, b)| a + b);
     }
 
     /// The stop's reason, for log lines written before the end.
@@ -111,15 +148,7 @@ impl Report {
                 };
                 out
             });
-        let killed_names =
-            self.killed
-                .iter()
-                .take(NAMED)
-                .fold(String::new(), |mut out, (pid, name)| {
-                    let sep = if out.is_empty() { "" } else { "," };
-                    let _ = write!(out, "{sep}{pid}:{name}");
-                    out
-                });
+        let killed_names = names(&self.killed);
         let more = self.killed.len().saturating_sub(NAMED);
         let run_ms = millis(
             self.main_ended
@@ -127,14 +156,29 @@ impl Report {
                 .saturating_duration_since(self.started),
         );
         let stop_ms = millis(now.saturating_duration_since(stop_at));
-        let message = match (self.killed.len(), state.main) {
-            (0, Some(s)) => {
+        let killed = Count((!self.killed_unknown).then_some(self.killed.len()));
+        let unknown = match (self.told, killed.0) {
+            (Some(_), Some(_)) => None,
+            (None, Some(_)) => Some("told"),
+            (Some(_), None) => Some("killed"),
+            (None, None) => Some("told,killed"),
+        };
+        let mut message = match (killed.0, state.main) {
+            (Some(0), Some(s)) => {
                 format!("stopped: main child {s} {stop_ms}ms after the stop began ({reason})")
             }
             (n, _) => format!(
-                "stopped: SIGKILL needed for {n} process(es) after the grace period ({reason})"
+                "stopped: SIGKILL needed for {} process(es) after the grace period ({reason})",
+                Count(n)
             ),
         };
+        if !self.survivors.is_empty() {
+            let _ = write!(
+                message,
+                "; {} process(es) survived SIGKILL",
+                self.survivors.len()
+            );
+        }
         tracing::info!(
             event = "shutdown",
             reason = %reason,
@@ -143,11 +187,17 @@ impl Report {
             main_status = status.as_str(),
             main_runtime_ms = run_ms,
             stop_to_exit_ms = stop_ms,
+            // Numbers stay numbers in JSON; a count grace could not know is
+            // left out and named in `unknown`, never written as 0.
             told = self.told,
-            killed = self.killed.len(),
+            killed = killed.0,
+            unknown = unknown,
             killed_pids = killed_names.as_str(),
             killed_more = more,
+            survivors = self.survivors.len(),
+            survivor_pids = names(&self.survivors).as_str(),
             orphans_reaped = self.orphans,
+            logs_dropped = crate::logging::dropped(),
             exit_code = code,
             "{message}"
         );

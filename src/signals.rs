@@ -3,7 +3,6 @@
 //!
 //! `Signal` is our own type rather than `nix::sys::signal::Signal` because
 //! nix's enum cannot name real-time signals, and grace forwards those too.
-//! Nothing here ever blocks without a caller-supplied deadline.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -34,6 +33,7 @@ pub const MAX: i32 = 64;
 impl Signal {
     pub const INT: Signal = Signal(libc::SIGINT);
     pub const KILL: Signal = Signal(libc::SIGKILL);
+    pub const STOP: Signal = Signal(libc::SIGSTOP);
     pub const PIPE: Signal = Signal(libc::SIGPIPE);
     pub const TERM: Signal = Signal(libc::SIGTERM);
     pub const CHLD: Signal = Signal(libc::SIGCHLD);
@@ -99,13 +99,16 @@ impl Signal {
             .ok_or_else(|| format!("unknown signal '{t}'"))
     }
 
-    /// Whether grace forwards this signal when it receives it.
+    /// Whether grace forwards this signal when it receives it from
+    /// another process.
     ///
-    /// Excluded: KILL and STOP (cannot be caught); ILL, FPE, SEGV, BUS, TRAP
-    /// and SYS (faults: grace does not take them in, see [`is_taken`]); CHLD
-    /// (grace reaps instead); TTIN and TTOU (grace's own terminal signals,
-    /// blocked so that it is never stopped); 32 and 33, which the C library
-    /// reserves for its threads (forwarding them could disturb the app's).
+    /// Excluded: KILL and STOP (cannot be caught); CHLD (grace reaps
+    /// instead); TTIN and TTOU (grace's own terminal signals, blocked so
+    /// that it is never stopped); 32 and 33, which the C library reserves
+    /// for its threads (forwarding them could disturb the app's). The
+    /// fault signals (ILL, FPE, SEGV, BUS, TRAP, SYS) are forwarded when a
+    /// process sent them with kill(2); a real fault of grace's own never
+    /// reaches the loop (see [`is_taken`]).
     #[must_use]
     pub fn is_forwardable(self) -> bool {
         is_taken(self.0)
@@ -136,23 +139,47 @@ impl fmt::Display for Signal {
     }
 }
 
-/// Whether grace takes signal `n` in: all but KILL and STOP (which cannot be
-/// caught) and the synchronous faults ILL, FPE, SEGV, BUS, TRAP and SYS
-/// (blocking those would turn a real fault of grace's own into a kill).
-/// Signals in this set but not forwardable (CHLD, TTIN, TTOU, 32, 33) are
-/// read and dropped: blocked, they can neither stop nor kill grace.
+/// Whether grace takes signal `n` in: all but KILL and STOP, which cannot
+/// be caught. Signals taken in but not forwardable (CHLD, TTIN, TTOU, 32,
+/// 33) are read and dropped: blocked, they can neither stop nor kill grace.
+///
+/// The synchronous faults (ILL, FPE, SEGV, BUS, TRAP, SYS) are taken in too,
+/// so that one sent with kill(2) reaches the app instead of killing grace
+/// (or, for SEGV and BUS, being swallowed by the Rust runtime's
+/// stack-overflow handler). A real fault of grace's own is not affected:
+/// the kernel delivers a synchronous fault even when it is blocked, by
+/// unblocking it and resetting it to its default action, so grace still
+/// dies of it.
 fn is_taken(n: i32) -> bool {
-    !matches!(
-        n,
-        libc::SIGKILL
-            | libc::SIGSTOP
-            | libc::SIGILL
-            | libc::SIGFPE
-            | libc::SIGSEGV
-            | libc::SIGBUS
-            | libc::SIGTRAP
-            | libc::SIGSYS
-    )
+    !matches!(n, libc::SIGKILL | libc::SIGSTOP)
+}
+
+/// Whether the kernel raised this signal on grace about grace itself,
+/// rather than passing on a signal that somebody sent: such a signal is
+/// never forwarded. `me` is grace's pid.
+///
+/// - `SI_USER` or `SI_TKILL` from grace's own pid: grace's own kill, or a
+///   write of grace's that raised SIGPIPE (a reader gone) or SIGXFSZ (the
+///   kernel names the writer as the sender). The same signal sent by
+///   another process carries that process's pid (0 from outside grace's
+///   PID namespace) and is forwarded.
+/// - `SI_TIMER`: a POSIX timer, which only grace can have set on itself.
+/// - `SI_KERNEL` for ALRM, VTALRM, PROF and XCPU: grace's own interval
+///   timers (they survive exec) and CPU limit. The kernel's other generic
+///   sends (the terminal's INT, QUIT, TSTP, HUP and WINCH) are the user's.
+/// - A code of the signal's own (positive, below `SI_KERNEL`): a fault's
+///   address kind, a memory error, a child's state: always about the
+///   process that receives it. Processes cannot send such codes to another.
+fn raised_by_grace(c: sys::Caught, me: i32) -> bool {
+    match c.code {
+        libc::SI_USER | libc::SI_TKILL => c.pid == me,
+        libc::SI_TIMER => true,
+        libc::SI_KERNEL => matches!(
+            c.signo,
+            libc::SIGALRM | libc::SIGVTALRM | libc::SIGPROF | libc::SIGXCPU
+        ),
+        code => code > 0,
+    }
 }
 
 /// Where the event loop's signals come from: every signal grace takes in
@@ -177,6 +204,8 @@ fn is_taken(n: i32) -> bool {
 /// seen once); real-time signals queue. The supervisor is written for both.
 pub struct SignalSource {
     set: SigSet,
+    /// grace's own pid, to tell the signals it raised on itself.
+    me: i32,
     /// The signal the last `wait` returned with, not yet handed out.
     ready: Option<Signal>,
 }
@@ -187,7 +216,11 @@ impl SignalSource {
     pub fn install() -> Result<SignalSource, Errno> {
         let set = sys::signal_set((1..=MAX).filter(|n| is_taken(*n)));
         set.thread_set_mask()?;
-        Ok(SignalSource { set, ready: None })
+        Ok(SignalSource {
+            set,
+            me: nix::unistd::getpid().as_raw(),
+            ready: None,
+        })
     }
 
     /// Blocks until a signal arrives or `deadline` passes (forever if
@@ -195,8 +228,8 @@ impl SignalSource {
     pub fn wait(&mut self, deadline: Option<Instant>) -> Result<(), Errno> {
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         match sys::sigtimedwait(&self.set, timeout) {
-            Ok(n) => {
-                self.ready = Signal::from_raw(n);
+            Ok(caught) => {
+                self.ready = self.accept(caught);
                 Ok(())
             }
             Err(Errno::EAGAIN | Errno::EINTR) => Ok(()),
@@ -215,12 +248,25 @@ impl SignalSource {
         }
         loop {
             match sys::sigtimedwait(&self.set, Some(Duration::ZERO)) {
-                Ok(n) => out.extend(Signal::from_raw(n)),
+                Ok(caught) => out.extend(self.accept(caught)),
                 Err(Errno::EAGAIN) => return Ok(()),
                 Err(Errno::EINTR) => {}
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+impl SignalSource {
+    /// The signal to hand to the loop, or `None` for one grace raised on
+    /// itself (see [`raised_by_grace`]).
+    fn accept(&self, caught: sys::Caught) -> Option<Signal> {
+        let sig = Signal::from_raw(caught.signo)?;
+        if sig != Signal::CHLD && raised_by_grace(caught, self.me) {
+            tracing::debug!(signal = %sig, code = caught.code, "raised by grace itself; not forwarded");
+            return None;
+        }
+        Some(sig)
     }
 }
 
@@ -236,16 +282,25 @@ pub fn stop_self(sig: Signal) -> Result<(), Errno> {
     set.thread_block()
 }
 
-/// The signal mask grace was started with: the child gets exactly it back.
+/// The signal state grace was started with that the C library's spawn
+/// could lose: the child gets exactly it back.
 pub struct Inherited {
     pub mask: nix::sys::signal::SigSet,
+    /// Of 32 and 33, the signals the C library keeps for itself, those
+    /// that were not ignored. glibc's `posix_spawn` sets both to `SIG_IGN`
+    /// in every child unless told to reset them: these are reset.
+    pub libc_defaults: Vec<i32>,
 }
 
 impl Inherited {
-    /// Records the current mask. Call first, before blocking anything.
+    /// Records the current state. Call first, before blocking anything.
     pub fn record() -> Result<Inherited, Errno> {
         Ok(Inherited {
             mask: nix::sys::signal::SigSet::thread_get_mask()?,
+            libc_defaults: [32, 33]
+                .into_iter()
+                .filter(|n| sys::is_ignored(*n) == Some(false))
+                .collect(),
         })
     }
 }
@@ -305,8 +360,46 @@ mod tests {
         for s in [1, 2, 3, 6, 10, 12, 13, 14, 15, 18, 20, 28, 34, 64] {
             assert!(set.contains(&s), "{s}");
         }
-        for s in [4, 5, 7, 8, 9, 11, 17, 19, 21, 22, 31, 32, 33] {
+        for s in [4, 5, 7, 8, 11, 31] {
+            assert!(set.contains(&s), "a fault sent with kill(2): {s}");
+        }
+        for s in [9, 17, 19, 21, 22, 32, 33] {
             assert!(!set.contains(&s), "{s}");
+        }
+    }
+
+    #[test]
+    fn tells_what_grace_raised_on_itself() {
+        let me = 42;
+        let caught = |signo, code, pid| sys::Caught { signo, code, pid };
+        let own = [
+            // A write to a pipe with no reader: the kernel names grace.
+            caught(libc::SIGPIPE, libc::SI_USER, me),
+            caught(libc::SIGXFSZ, libc::SI_USER, me),
+            caught(libc::SIGUSR1, libc::SI_TKILL, me),
+            caught(libc::SIGALRM, libc::SI_TIMER, 0),
+            caught(libc::SIGALRM, libc::SI_KERNEL, 0),
+            caught(libc::SIGXCPU, libc::SI_KERNEL, 0),
+            // A memory error in grace's pages (BUS_MCEERR_AO).
+            caught(libc::SIGBUS, 5, 0),
+            caught(libc::SIGSEGV, 1, 0),
+        ];
+        for c in own {
+            assert!(raised_by_grace(c, me), "{c:?}");
+        }
+        let sent = [
+            caught(libc::SIGPIPE, libc::SI_USER, 7),
+            // From outside grace's PID namespace: no pid.
+            caught(libc::SIGPIPE, libc::SI_USER, 0),
+            caught(libc::SIGSEGV, libc::SI_USER, 7),
+            caught(libc::SIGTERM, libc::SI_QUEUE, me),
+            // The terminal's keys.
+            caught(libc::SIGINT, libc::SI_KERNEL, 0),
+            caught(libc::SIGWINCH, libc::SI_KERNEL, 0),
+            caught(libc::SIGHUP, libc::SI_KERNEL, 0),
+        ];
+        for c in sent {
+            assert!(!raised_by_grace(c, me), "{c:?}");
         }
     }
 }

@@ -7,7 +7,8 @@
 //! child itself. With a controlling terminal on stdin, the child must also
 //! take the terminal's foreground before it runs, which `posix_spawn`
 //! cannot do: then grace forks, and its child runs a few system calls of
-//! grace's before exec (see [`spawn`] and [`sys::fork_exec_in_foreground`]).
+//! grace's before exec (see [`spawn`] and [`sys::fork_exec`]). Forking is also
+//! the way out when the C library's `posix_spawn` is refused.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
@@ -16,7 +17,6 @@ use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
 use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions, PosixSpawnFlags, posix_spawnp};
-use nix::sys::signal::{SigSet, Signal as NixSignal};
 use nix::unistd::{Pid, getpgid, getpgrp, getpid, getppid, getsid, tcgetpgrp, tcsetpgrp};
 
 use crate::config::Config;
@@ -52,13 +52,13 @@ pub enum Terminal {
 /// inherited mask back.
 const DEFAULTS: [Signal; 1] = [Signal::PIPE];
 
-/// Spawns the command. Signal handlers must already be installed.
+/// Spawns the command.
 ///
 /// When stdin is grace's controlling terminal (`docker run -it`) and grace
 /// is in its foreground, the child's group becomes the terminal's
 /// foreground group before the command runs, so a shell gets job control
 /// and Ctrl-C from its first instruction. `posix_spawn` has no step for
-/// that, so this case forks instead (see [`sys::fork_exec_in_foreground`]);
+/// that, so this case forks instead (see [`sys::fork_exec`]);
 /// it costs a fork's page-table copy once, for an interactive session.
 /// Everything else takes the cheaper `posix_spawnp`.
 pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
@@ -89,35 +89,54 @@ pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
     // from a shell); grace cannot tell then, and takes it as foreground,
     // the usual way to run it there.
     let terminal = foreground();
-    let Some(previous) = terminal.filter(|&group| group == getpgrp()) else {
-        let pid = posix_spawn(&program, &argv, &env, inherited).map_err(spawn_error)?;
-        return Ok(Spawned {
-            pid,
-            terminal: terminal.map_or(Terminal::None, |_| Terminal::Background),
-        });
-    };
+    let previous = terminal.filter(|&group| group == getpgrp());
+    if previous.is_none() {
+        match posix_spawn(&program, &argv, &env, inherited) {
+            Ok(pid) => {
+                return Ok(Spawned {
+                    pid,
+                    terminal: terminal.map_or(Terminal::None, |_| Terminal::Background),
+                });
+            }
+            // Refused before any exec (glibc's clone3 under a seccomp
+            // profile): fork instead. A real EPERM from execve comes back
+            // the same way from the forked child.
+            Err(e @ (Errno::EPERM | Errno::ENOSYS)) => {
+                tracing::debug!(error = %e, "posix_spawn refused: forking instead");
+            }
+            Err(e) => return Err(spawn_error(e)),
+        }
+    }
     let candidates = search_path(&cfg.program, std::env::var_os("PATH").as_deref())?;
     let defaults = DEFAULTS.map(Signal::raw);
-    let child = sys::fork_exec_in_foreground(&candidates, &argv, &env, &inherited.mask, &defaults)
-        .map_err(spawn_error)?;
+    let child = sys::fork_exec(
+        &candidates,
+        &argv,
+        &env,
+        &inherited.mask,
+        &defaults,
+        previous.is_some(),
+    )
+    .map_err(spawn_error)?;
     if let Some(e) = child.exec_error {
         // The child took the terminal and died: give it back, or the
         // shell that started grace is left without its terminal.
-        if child.took_foreground {
+        if let (Some(previous), true) = (previous, child.took_foreground) {
             restore_foreground(previous);
         }
         return Err(spawn_error(e));
     }
-    if !child.took_foreground {
-        tracing::debug!("could not give the terminal to the child");
-    }
+    let terminal = match previous {
+        Some(previous) if child.took_foreground => Terminal::Given { previous },
+        Some(_) => {
+            tracing::debug!("could not give the terminal to the child");
+            Terminal::None
+        }
+        None => terminal.map_or(Terminal::None, |_| Terminal::Background),
+    };
     Ok(Spawned {
         pid: child.pid,
-        terminal: if child.took_foreground {
-            Terminal::Given { previous }
-        } else {
-            Terminal::None
-        },
+        terminal,
     })
 }
 
@@ -159,12 +178,13 @@ fn posix_spawn(
     env: &[CString],
     inherited: &Inherited,
 ) -> Result<Pid, Errno> {
-    let mut sigdefault = SigSet::empty();
-    for sig in DEFAULTS {
-        if let Ok(s) = NixSignal::try_from(sig.raw()) {
-            sigdefault.add(s);
-        }
-    }
+    // Raw bits: the C library's sigaddset refuses 32 and 33.
+    let sigdefault = sys::signal_set(
+        DEFAULTS
+            .iter()
+            .map(|s| s.raw())
+            .chain(inherited.libc_defaults.iter().copied()),
+    );
     let mut attr = PosixSpawnAttr::init()?;
     attr.set_flags(
         PosixSpawnFlags::POSIX_SPAWN_SETPGROUP

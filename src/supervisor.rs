@@ -20,11 +20,11 @@ use nix::unistd::{Pid, getpgrp, getpid, getppid};
 use crate::config::{Config, Forward};
 use crate::error::Error;
 use crate::exit::Status;
-use crate::report::{Reason, Report};
+use crate::report::{Count, Reason, Report};
 use crate::signals::{self, Inherited, Signal, SignalSource};
 use crate::spawn::Terminal;
 use crate::tree::{self, Scope};
-use crate::{reaper, spawn, sys};
+use crate::{logging, reaper, spawn, sys};
 
 /// How long grace waits for its SIGKILL to take effect before it exits
 /// anyway (a process stuck in uninterruptible sleep cannot die sooner).
@@ -313,7 +313,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         main_alive: true,
         is_pid1,
         terminal: spawned.terminal,
-        told_pids: Vec::new(),
+        told_pids: tree::PidSet::default(),
         scope: Scope::detect(),
         report: Report::new(started),
     };
@@ -322,6 +322,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     // allocator an mmap between a signal's arrival and its forwarding.
     let mut signals = Vec::with_capacity(16);
     let mut events = Vec::with_capacity(16);
+    let mut children_left = true;
     let code = 'run: loop {
         if std::mem::take(&mut parent_gone) {
             events.push(Event::ParentDied);
@@ -355,6 +356,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         }
         let reaped = reaper::reap_all(main).map_err(Error::Wait)?;
         sup.report.orphans += reaped.others;
+        children_left = reaped.children_left;
         // A stop reported in the same pass as the exit is history.
         if let Some(sig) = reaped.main_stopped.filter(|_| reaped.main.is_none())
             && let Some(code) = sup.handle(&mut state, Event::MainStopped(sig))
@@ -381,17 +383,11 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         source.wait(state.next_deadline()).map_err(Error::Poll)?;
     };
 
-    sup.report.finish(&state, main, code);
-    if let (Terminal::Given { previous }, false) = (sup.terminal, is_pid1) {
-        // Only from a group that is gone: after a stop and `bg` the shell
-        // has it back, and must keep it.
-        spawn::give_back(previous);
-    } else if let Terminal::Given { .. } = sup.terminal {
-        tracing::trace!(
-            pgrp = getpgrp().as_raw(),
-            "leaving the terminal to the kernel"
-        );
+    if children_left && matches!(state.phase, Phase::Killing { .. }) {
+        sup.name_survivors();
     }
+    sup.report.finish(&state, main, code);
+    sup.leave_terminal();
     Ok(code)
 }
 
@@ -402,9 +398,8 @@ struct Supervisor<'a> {
     main_alive: bool,
     is_pid1: bool,
     terminal: Terminal,
-    /// The processes outside the main child's group that the stop
-    /// signalled by pid.
-    told_pids: Vec<Pid>,
+    /// The processes the stop signalled, by group or by pid.
+    told_pids: tree::PidSet,
     scope: Scope,
     report: Report,
 }
@@ -508,6 +503,28 @@ impl Supervisor<'_> {
         }
     }
 
+    /// At a give-up: names what SIGKILL has not ended (stuck in the
+    /// kernel); it outlives grace.
+    fn name_survivors(&mut self) {
+        if let Some(left) = tree::scan(self.scope) {
+            self.report.survivors = left.into_iter().map(|p| (p.pid.as_raw(), p.name)).collect();
+        }
+    }
+
+    /// At exit: gives the terminal back if grace gave it away.
+    fn leave_terminal(&self) {
+        if let (Terminal::Given { previous }, false) = (self.terminal, self.is_pid1) {
+            // Only from a group that is gone: after a stop and `bg` the shell
+            // has it back, and must keep it.
+            spawn::give_back(previous);
+        } else if let Terminal::Given { .. } = self.terminal {
+            tracing::trace!(
+                pgrp = getpgrp().as_raw(),
+                "leaving the terminal to the kernel"
+            );
+        }
+    }
+
     fn group(&self) -> i32 {
         -self.main.as_raw()
     }
@@ -516,8 +533,8 @@ impl Supervisor<'_> {
         self.report.forwarded(sig);
         if !self.main_alive {
             let left = tree::scan(self.scope);
-            self.signal_procs(&left, sig, false);
-            tracing::debug!(signal = %sig, processes = left.len(), "forwarded to what is left");
+            self.signal_procs(left.as_deref(), sig, false);
+            tracing::debug!(signal = %sig, processes = %Count(left.map(|l| l.len())), "forwarded to what is left");
             return;
         }
         let target = match self.cfg.forward {
@@ -544,21 +561,26 @@ impl Supervisor<'_> {
         // double-forked helpers). Zombies are kept for the count: grace
         // reaps only in its loop, so a child of grace's that died of the
         // signal just sent is still listed.
-        let procs = if group {
-            tree::scan_all(self.scope)
+        let told = if group {
+            if let Some(procs) = tree::scan_all(self.scope) {
+                let (in_group, others): (Vec<_>, Vec<_>) =
+                    procs.into_iter().partition(|p| p.pgrp == self.main);
+                let others: Vec<_> = others.into_iter().filter(|p| !p.zombie).collect();
+                self.signal_procs(Some(&others), sig, true);
+                // In-group members too: one that leaves the group later
+                // (setsid) was told by the group signal already.
+                for p in in_group.iter().chain(&others) {
+                    self.told_pids.insert(p.pid);
+                }
+                Some((in_group.len() + others.len()).max(1))
+            } else {
+                self.signal_procs(None, sig, true);
+                None
+            }
         } else {
-            Vec::new()
+            Some(1)
         };
-        let (in_group, others): (Vec<_>, Vec<_>) =
-            procs.into_iter().partition(|p| p.pgrp == self.main);
-        let others: Vec<_> = others.into_iter().filter(|p| !p.zombie).collect();
-        self.signal_procs(&others, sig, true);
-        // In-group members too: one that leaves the group later (setsid)
-        // was told by the group signal already.
-        self.told_pids
-            .extend(in_group.iter().chain(&others).map(|p| p.pid));
-        let told = (in_group.len() + others.len()).max(1);
-        self.report.told += told;
+        self.report.add_told(told);
         let left = state
             .kill_at
             .map(|k| k.saturating_duration_since(Instant::now()));
@@ -567,24 +589,35 @@ impl Supervisor<'_> {
             forwarded = %sig,
             to = if group { "group" } else { "child" },
             pid = self.main.as_raw(),
-            processes = told,
+            processes = %Count(told),
             kill_in_ms = left.map_or(0, millis),
             "stopping"
         );
     }
 
-    /// Sends `sig` then SIGCONT to what is left of the tree that the stop
-    /// did not signal: neither a member of the main child's group (the
-    /// group was signalled) nor a process the stop signalled by pid.
+    /// Sends `sig` then SIGCONT, each by pid, to what is left of the tree
+    /// that the stop did not signal: every process its list did not hold.
+    /// That includes members of the main child's group forked after the
+    /// stop read the tree (a TERM handler's children, which may be about
+    /// to leave the group with setsid): the group signal came before
+    /// them. When /proc cannot tell, the stop reached everything it could
+    /// (as PID 1, all of the namespace), and nothing is sent again.
     fn tell_untold(&mut self, sig: Signal) {
-        let mut left = tree::scan(self.scope);
-        left.retain(|p| p.pgrp != self.main && !self.told_pids.contains(&p.pid));
+        let Some(mut left) = tree::scan(self.scope) else {
+            return;
+        };
+        left.retain(|p| !self.told_pids.contains(p.pid));
         if left.is_empty() {
             return;
         }
-        self.signal_procs(&left, sig, true);
-        self.told_pids.extend(left.iter().map(|p| p.pid));
-        self.report.told += left.len();
+        for p in &left {
+            tree::send(p.pid.as_raw(), sig);
+            tree::send(p.pid.as_raw(), Signal::CONT);
+        }
+        for p in &left {
+            self.told_pids.insert(p.pid);
+        }
+        self.report.add_told(Some(left.len()));
         tracing::info!(
             signal = %sig,
             processes = left.len(),
@@ -595,22 +628,30 @@ impl Supervisor<'_> {
     /// Sends `sig` then SIGCONT to every process left of the tree.
     fn tell_tree(&mut self, sig: Signal) {
         let left = tree::scan(self.scope);
-        self.signal_procs(&left, sig, true);
-        self.report.told += left.len();
-        tracing::debug!(signal = %sig, processes = left.len(), "told what is left of the tree");
+        self.signal_procs(left.as_deref(), sig, true);
+        let count = left.map(|l| l.len());
+        self.report.add_told(count);
+        tracing::debug!(signal = %sig, processes = %Count(count), "told what is left of the tree");
     }
 
     /// Signals `procs`: their group at once when it is the main child's, the
-    /// rest one by one.
-    fn signal_procs(&self, procs: &[tree::Proc], sig: Signal, cont: bool) {
-        let group_left = procs.iter().any(|p| p.pgrp == self.main);
+    /// rest one by one. `None`, when /proc cannot tell what is left: as PID
+    /// 1 of a container, everything in the namespace (`kill(-1)` never
+    /// reaches grace itself); else nothing can be reached by pid.
+    fn signal_procs(&self, procs: Option<&[tree::Proc]>, sig: Signal, cont: bool) {
         let send = |pid: i32| {
             tree::send(pid, sig);
             if cont {
                 tree::send(pid, Signal::CONT);
             }
         };
-        if group_left {
+        let Some(procs) = procs else {
+            if self.scope == Scope::Namespace {
+                send(-1);
+            }
+            return;
+        };
+        if procs.iter().any(|p| p.pgrp == self.main) {
             send(self.group());
         }
         for p in procs.iter().filter(|p| p.pgrp != self.main) {
@@ -618,38 +659,91 @@ impl Supervisor<'_> {
         }
     }
 
+    /// SIGKILL to everything left, in passes: a tree that forks while it is
+    /// being killed has children that no list read before held, and they
+    /// are orphaned to grace when their parents die. Each pass reads the
+    /// tree again and kills what it had not seen; it ends when a pass finds
+    /// nothing new. A killed process cannot fork, so two or three passes
+    /// do; the bound is for a tree that grace cannot outrun (logged).
     fn kill(&mut self) {
-        let left = tree::scan(self.scope);
-        if self.main_alive && !left.iter().any(|p| p.pid == self.main) {
-            // /proc unreadable: still name the main child.
-            self.report.killed.push((self.main.as_raw(), String::new()));
+        let mut killed = tree::PidSet::default();
+        let mut passes = 0;
+        loop {
+            let Some(left) = tree::scan(self.scope) else {
+                if self.main_alive {
+                    tree::send(self.group(), Signal::KILL);
+                }
+                self.signal_procs(None, Signal::KILL, false);
+                self.report.killed_unknown = true;
+                break;
+            };
+            if passes == 0 && self.main_alive && !left.iter().any(|p| p.pid == self.main) {
+                // Listed nowhere (its stat unreadable): still name it.
+                self.report.killed.push((self.main.as_raw(), String::new()));
+            }
+            let new: Vec<tree::Proc> = left.into_iter().filter(|p| killed.insert(p.pid)).collect();
+            if new.is_empty() && passes > 0 {
+                break;
+            }
+            if passes == MAX_KILL_PASSES {
+                tracing::warn!(
+                    passes,
+                    left = new.len(),
+                    "processes still appearing after every SIGKILL pass"
+                );
+                break;
+            }
+            if passes == 0 && self.main_alive {
+                tree::send(self.group(), Signal::KILL);
+            }
+            // Each by pid, the group's members too: one listed in the group
+            // may have left it (setsid) before the group's SIGKILL.
+            for p in &new {
+                tree::send(p.pid.as_raw(), Signal::KILL);
+            }
+            self.report
+                .killed
+                .extend(new.into_iter().map(|p| (p.pid.as_raw(), p.name)));
+            passes += 1;
         }
-        self.report
-            .killed
-            .extend(left.iter().map(|p| (p.pid.as_raw(), p.name.clone())));
-        if self.main_alive {
-            tree::send(self.group(), Signal::KILL);
-        }
-        self.signal_procs(&left, Signal::KILL, false);
         if self.scope == Scope::Namespace {
-            // PID 1 of a container: whatever the scan missed (a fork racing
-            // it) dies too. kill(-1) never reaches PID 1 itself.
+            // PID 1 of a container: whatever every pass missed dies too.
+            // kill(-1) never reaches PID 1 itself.
             let _ = sys::kill(-1, Signal::KILL.raw());
         }
         tracing::warn!(
-            processes = self.report.killed.len(),
+            processes = %Count((!self.report.killed_unknown).then_some(self.report.killed.len())),
+            passes,
             "grace period over: sent SIGKILL"
         );
     }
 }
 
-/// Closes every descriptor above stderr: all were inherited (grace keeps
-/// none open of its own). The child has its copies already; grace must not
-/// keep a pipe or socket open after the child closed it (an EOF the other
-/// end would never see). One `close_range` where the kernel has it (no
-/// need for /proc either); else the list in /proc/self/fd.
+/// How many SIGKILL passes [`Supervisor::kill`] makes at most.
+const MAX_KILL_PASSES: u32 = 16;
+
+/// Closes every descriptor above stderr but the one logging opened for
+/// itself ([`logging::own_fd`]): all the others were inherited. The child
+/// has its copies already; grace must not keep a pipe or socket open after
+/// the child closed it (an EOF the other end would never see). One or two
+/// `close_range` where the kernel has it (no need for /proc either); else
+/// the list in /proc/self/fd.
+///
+/// Precondition: grace holds no descriptor of its own above stderr but
+/// logging's (it runs before the loop opens any); one kept across this
+/// call would be closed under its owner.
 fn close_inherited_fds() {
-    if sys::close_above_stderr().is_ok() {
+    let keep = logging::own_fd().and_then(|fd| u32::try_from(fd).ok());
+    let ranges = match keep {
+        Some(k) if k > 3 => [(3, k - 1), (k + 1, u32::MAX)],
+        Some(k) => [(k + 1, u32::MAX), (1, 0)],
+        None => [(3, u32::MAX), (1, 0)],
+    };
+    if ranges
+        .iter()
+        .filter(|(a, b)| a <= b)
+        .all(|&(a, b)| sys::close_range(a, b).is_ok())
+    {
         return;
     }
     let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
@@ -658,7 +752,7 @@ fn close_inherited_fds() {
     let fds: Vec<i32> = dir
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .filter(|fd| *fd > 2)
+        .filter(|fd| *fd > 2 && Some(*fd) != logging::own_fd())
         .collect();
     // The directory's own descriptor is in the list and is closed by now:
     // closing it again fails with EBADF, harmlessly.

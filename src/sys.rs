@@ -9,7 +9,7 @@
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -49,12 +49,27 @@ pub fn reap_one() -> Result<Option<(Pid, i32)>, Errno> {
     }
 }
 
-/// `sigtimedwait(2)` on `set`: the number of the first pending signal of
-/// it, dequeued; `EAGAIN` when `timeout` passes first (`None` waits
+/// A signal taken by [`sigtimedwait`], with who raised it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caught {
+    /// The signal number.
+    pub signo: i32,
+    /// `si_code`: `SI_USER` (0) for kill(2), negative for other calls
+    /// (`SI_QUEUE`, `SI_TKILL`, `SI_TIMER`, ...), `SI_KERNEL` (0x80) for
+    /// the kernel's generic sends, other positive values for a code of the
+    /// signal's own (a fault's address kind, a child's state).
+    pub code: i32,
+    /// `si_pid`: the sender, for `SI_USER`, `SI_QUEUE` and `SI_TKILL`
+    /// (0 when it lives outside grace's PID namespace).
+    pub pid: i32,
+}
+
+/// `sigtimedwait(2)` on `set`: the first pending signal of it, dequeued,
+/// with its `siginfo`; `EAGAIN` when `timeout` passes first (`None` waits
 /// forever, `Some(ZERO)` only looks).
 ///
 /// Why not nix: it does not wrap sigtimedwait.
-pub fn sigtimedwait(set: &SigSet, timeout: Option<Duration>) -> Result<i32, Errno> {
+pub fn sigtimedwait(set: &SigSet, timeout: Option<Duration>) -> Result<Caught, Errno> {
     let ts = timeout.map(|d| libc::timespec {
         // Clamped to 68 years; `.into()` avoids naming libc's time_t alias,
         // deprecated on musl.
@@ -62,11 +77,46 @@ pub fn sigtimedwait(set: &SigSet, timeout: Option<Duration>) -> Result<i32, Errn
         tv_nsec: libc::c_long::from(d.subsec_nanos().min(999_999_999).cast_signed()),
     });
     let ts_ptr = ts.as_ref().map_or(std::ptr::null(), std::ptr::from_ref);
+    // SAFETY: siginfo_t is plain data; all-zero is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: `set` is a valid, initialised sigset_t borrowed for the call;
-    // the info pointer may be null (we need only the number); `ts_ptr` is
-    // null or points at `ts`, which outlives the call.
-    let rc = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), ts_ptr) };
-    Errno::result(rc)
+    // `info` is writable and outlives it; `ts_ptr` is null or points at
+    // `ts`, which outlives the call.
+    let rc = unsafe { libc::sigtimedwait(set.as_ref(), &raw mut info, ts_ptr) };
+    let signo = Errno::result(rc)?;
+    // SAFETY: the kernel filled `info`; si_pid sits in the union's first
+    // member for every code, and reads as 0 where the code names no sender.
+    let pid = unsafe { info.si_pid() };
+    Ok(Caught {
+        signo,
+        code: info.si_code,
+        pid,
+    })
+}
+
+/// Whether signal `n` is `SIG_IGN` in this process, read with the raw
+/// system call: the C library's `sigaction` refuses the signals it keeps
+/// for itself (glibc 32 and 33, musl 32 to 34), whose inherited
+/// disposition grace must still pass on. `None` if the kernel refuses.
+#[must_use]
+pub fn is_ignored(n: i32) -> Option<bool> {
+    // The kernel's `struct sigaction` on Linux x86-64 and arm64: handler,
+    // flags, restorer, mask, each 8 bytes.
+    let mut old = [0u64; 4];
+    // SAFETY: rt_sigaction with a null new action only writes the old one,
+    // 32 bytes at most on these architectures, into `old`, which is that
+    // large and outlives the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            n,
+            std::ptr::null::<u8>(),
+            old.as_mut_ptr(),
+            8usize,
+        )
+    };
+    Errno::result(rc).ok()?;
+    Some(old[0] == libc::SIG_IGN as u64)
 }
 
 /// The signal set holding exactly `signals` (1 to 64).
@@ -92,7 +142,7 @@ pub fn signal_set(signals: impl IntoIterator<Item = i32>) -> SigSet {
     unsafe { SigSet::from_sigset_t_unchecked(raw) }
 }
 
-/// What [`fork_exec_in_foreground`] reports back from its child.
+/// What [`fork_exec`] reports back from its child.
 pub struct ForkExec {
     /// The child's pid (already reaped when `exec_error` is set).
     pub pid: Pid,
@@ -104,27 +154,31 @@ pub struct ForkExec {
 
 /// `fork(2)` a child that, before it executes anything, leads a new
 /// process group, makes that group the foreground group of the terminal on
-/// stdin, resets `defaults` to their default disposition, restores `mask`,
-/// and then tries `execve(2)` on each of `candidates` in order, the way
-/// `execvp(3)` walks `PATH`. Returns once the child has executed a program
-/// or given up.
+/// stdin (with `foreground`), resets `defaults` to their default
+/// disposition, restores `mask`, and then tries `execve(2)` on each of
+/// `candidates` in order, the way `execvp(3)` walks `PATH`. Returns once
+/// the child has executed a program or given up.
 ///
 /// Why not `posix_spawn(3)`: it has no step for the terminal (glibc's
 /// `posix_spawn_file_actions_addtcsetpgrp_np` is missing from musl), and
 /// done by grace after the spawn, a program that looks at the terminal at
 /// once can still find itself in the background. The shells' job control
-/// does the same in the child.
+/// does the same in the child. It is also the way out when `posix_spawn`
+/// itself is refused: glibc's creates the child with `clone3` and gives up
+/// when a seccomp profile answers EPERM (it falls back only on ENOSYS);
+/// its `fork` uses plain `clone`.
 ///
 /// Everything the child needs is prepared here, before the fork; between
 /// fork and exec the child only makes system calls, which would be sound
 /// even if another thread held a lock across the fork (grace has no other
 /// thread).
-pub fn fork_exec_in_foreground(
+pub fn fork_exec(
     candidates: &[CString],
     argv: &[CString],
     env: &[CString],
     mask: &SigSet,
     defaults: &[i32],
+    foreground: bool,
 ) -> Result<ForkExec, Errno> {
     let argv_ptrs: Vec<*const libc::c_char> = argv
         .iter()
@@ -152,6 +206,7 @@ pub fn fork_exec_in_foreground(
         // SAFETY: see above; this is the child, which ends in this block.
         unsafe {
             let took = libc::setpgid(0, 0) == 0
+                && foreground
                 && libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpid()) == 0;
             let _ = libc::write(report_fd, std::ptr::from_ref(&u8::from(took)).cast(), 1);
             for &sig in defaults {
@@ -208,14 +263,42 @@ pub fn fork_exec_in_foreground(
     })
 }
 
-/// Closes every descriptor from 3 up with one `close_range(2)` (Linux 5.9
-/// and later; `ENOSYS` before). Called when grace owns no descriptor of its
-/// own above stderr, so every one of them was inherited and is held by no
-/// Rust object.
-pub fn close_above_stderr() -> Result<(), Errno> {
+/// `send(2)` on the socket `fd` without blocking and without SIGPIPE
+/// (`MSG_DONTWAIT | MSG_NOSIGNAL`): the flags apply to this call alone, so
+/// the open file description, shared with the app, stays as it was.
+pub fn send_nonblocking(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
+    // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the call.
+    let rc = unsafe {
+        libc::send(
+            fd.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        )
+    };
+    Errno::result(rc).map(isize::cast_unsigned)
+}
+
+/// Whether `fd` can take a write now (`poll(2)` for `POLLOUT`, no wait).
+pub fn writable_now(fd: BorrowedFd<'_>) -> bool {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, writable for the call; timeout 0.
+    let rc = unsafe { libc::poll(&raw mut pfd, 1, 0) };
+    rc == 1 && pfd.revents & libc::POLLOUT != 0
+}
+
+/// Closes the descriptors `first..=last` with one `close_range(2)` (Linux
+/// 5.9 and later; `ENOSYS` before, or `EPERM` from a seccomp profile that
+/// refuses it). The caller guarantees that no Rust object in this process
+/// owns any of them.
+pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
     // SAFETY: close_range takes three integers and touches no memory of
     // ours; by the contract above no live `OwnedFd` refers to what it closes.
-    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
     Errno::result(rc).map(drop)
 }
 

@@ -18,6 +18,16 @@
 //!                              `leaves PID...`, `ready pid=P`, then wait forever
 //!   signal-storm PID SIG N     send SIG to PID N times, print `sent N`
 //!   block SIGS -- CMD...       block SIGS, then exec CMD (to start grace with a mask)
+//!   libc-default -- CMD...     set signals 32 and 33 to `SIG_DFL` (the C library's
+//!                              sigaction refuses them), then exec CMD
+//!   deny SYSCALLS -- CMD...    install a seccomp filter answering SYSCALLS (comma-separated:
+//!                              `clone3`, `close_range`, `pidfd_open`, `pidfd_send_signal`, `prctl`)
+//!                              with EPERM, as older container profiles did, then exec CMD
+//!   fork-storm N               catch TERM (and never exit), print `ready pid=P`; on the
+//!                              first TERM, fork N children, one each 100 µs, each leaving
+//!                              the group with setsid and waiting forever
+//!   trap-all --marker FILE     catch every signal a process can catch, print `ready pid=P`,
+//!                              append `SIGX PID UNIX_MS` to FILE per signal; exit 0 on TERM
 
 use std::io::{BufRead as _, Write as _};
 use std::os::unix::process::CommandExt as _;
@@ -182,6 +192,222 @@ fn spawn_child(mode: &[String], stdin: Stdio) -> u32 {
     child.id()
 }
 
+/// Catches every signal a process can (all but KILL and STOP, and the C
+/// library's 32 to 34) by blocking them and taking them with sigwaitinfo:
+/// signal-hook refuses the faults (ILL, FPE, SEGV). Same flags as `trap`.
+fn trap_all(args: &[String]) {
+    let mut exit_on = vec![libc_term()];
+    let mut marker = None;
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest.next().unwrap_or_else(|| die("flag without value"));
+        match flag.as_str() {
+            "--exit-on" => exit_on = signals(value),
+            "--marker" => marker = Some(value.clone()),
+            _ => die(&format!("unknown flag {flag}")),
+        }
+    }
+    let all: Vec<i32> = (1..=64)
+        .filter(|n| ![9, 19, 32, 33, 34].contains(n))
+        .collect();
+    sys::block(&all);
+    say(&format!("ready pid={}", getpid()));
+    loop {
+        let sig = sys::wait_any(&all);
+        let name = signal_name(sig);
+        if let Some(path) = &marker {
+            let line = format!("{name} {} {}\n", getpid(), unix_ms());
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                let _ = f.write_all(line.as_bytes());
+            }
+        }
+        say(&format!("got {name}"));
+        if exit_on.contains(&sig) {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// Execs `words` (a program and its arguments), or dies.
+fn exec_rest(words: &[String]) -> ! {
+    let Some(program) = words.first() else {
+        die("nothing to exec")
+    };
+    let err = Command::new(program).args(&words[1..]).exec();
+    die(&format!("exec {program}: {err}"));
+}
+
+/// On the first TERM, forks `n` children that leave the group and wait:
+/// a tree that keeps growing through grace's deadline.
+fn fork_storm(n: usize) -> ! {
+    let mut sigs = Signals::new([libc_term()]).unwrap_or_else(|e| die(&format!("signals: {e}")));
+    say(&format!("ready pid={}", getpid()));
+    let _ = sigs.forever().next();
+    say("storming");
+    for _ in 0..n {
+        sys::fork_setsid_pause();
+        std::thread::sleep(std::time::Duration::from_micros(100));
+    }
+    forever();
+}
+
+/// The few raw system calls the fake app needs.
+#[allow(unsafe_code)]
+mod sys {
+    use super::die;
+
+    fn set_of(signals: &[i32]) -> libc::sigset_t {
+        // SAFETY: sigset_t is plain data; all-zero is the empty set.
+        let mut raw: libc::sigset_t = unsafe { std::mem::zeroed() };
+        let bits = signals.iter().fold(0u64, |b, n| b | 1 << (n - 1));
+        // SAFETY: the kernel's 64-bit mask starts glibc's and musl's sigset_t.
+        unsafe { (&raw mut raw).cast::<u64>().write(bits) };
+        raw
+    }
+
+    /// Blocks `signals` in this thread (before any other thread starts).
+    pub fn block(signals: &[i32]) {
+        let set = set_of(signals);
+        // SAFETY: `set` is a valid sigset_t for the call.
+        let rc =
+            unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, std::ptr::null_mut()) };
+        if rc != 0 {
+            die("sigprocmask");
+        }
+    }
+
+    /// Waits for one of `signals` (blocked) and returns it.
+    pub fn wait_any(signals: &[i32]) -> i32 {
+        let set = set_of(signals);
+        loop {
+            // SAFETY: `set` is valid; the info pointer may be null.
+            let n = unsafe { libc::sigwaitinfo(&raw const set, std::ptr::null_mut()) };
+            if n > 0 {
+                return n;
+            }
+        }
+    }
+
+    /// Sets signal `n` to `SIG_DFL` with the raw system call.
+    pub fn set_default(n: i32) {
+        // The kernel's struct sigaction: handler, flags, restorer, mask.
+        let act = [0u64; 4];
+        // SAFETY: rt_sigaction reads 32 bytes from `act`, which outlives the
+        // call; the old action is not asked for.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                n,
+                act.as_ptr(),
+                std::ptr::null_mut::<u8>(),
+                8usize,
+            )
+        };
+        if rc != 0 {
+            die(&format!(
+                "rt_sigaction {n}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+
+    pub fn syscall_number(name: &str) -> i64 {
+        match name {
+            "clone3" => libc::SYS_clone3,
+            "close_range" => libc::SYS_close_range,
+            "pidfd_open" => libc::SYS_pidfd_open,
+            "pidfd_send_signal" => libc::SYS_pidfd_send_signal,
+            "prctl" => libc::SYS_prctl,
+            _ => die(&format!("unknown system call {name}")),
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    const AUDIT_ARCH: u32 = 0xC000_003E;
+    #[cfg(target_arch = "aarch64")]
+    const AUDIT_ARCH: u32 = 0xC000_00B7;
+
+    /// Installs a seccomp filter that fails `numbers` with EPERM.
+    pub fn deny(numbers: &[i64]) {
+        let stmt = |code: u32, k: u32| libc::sock_filter {
+            code: u16::try_from(code).unwrap_or_else(|_| die("bpf code")),
+            jt: 0,
+            jf: 0,
+            k,
+        };
+        let jump = |k: u32, jt: u8, jf: u8| libc::sock_filter {
+            code: u16::try_from(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K)
+                .unwrap_or_else(|_| die("bpf code")),
+            jt,
+            jf,
+            k,
+        };
+        let load = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
+        let ret = libc::BPF_RET | libc::BPF_K;
+        // struct seccomp_data: nr at 0, arch at 4.
+        let mut prog = vec![stmt(load, 4), jump(AUDIT_ARCH, 1, 0)];
+        prog.push(stmt(ret, libc::SECCOMP_RET_ALLOW));
+        prog.push(stmt(load, 0));
+        for &nr in numbers {
+            let nr = u32::try_from(nr).unwrap_or_else(|_| die("syscall number"));
+            prog.push(jump(nr, 0, 1));
+            prog.push(stmt(
+                ret,
+                libc::SECCOMP_RET_ERRNO | libc::EPERM.cast_unsigned(),
+            ));
+        }
+        prog.push(stmt(ret, libc::SECCOMP_RET_ALLOW));
+        let fprog = libc::sock_fprog {
+            len: u16::try_from(prog.len()).unwrap_or_else(|_| die("bpf length")),
+            filter: prog.as_mut_ptr(),
+        };
+        // SAFETY: prctl with integer arguments.
+        let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+        if rc != 0 {
+            die("PR_SET_NO_NEW_PRIVS");
+        }
+        // SAFETY: `fprog` points at `prog`, both alive for the call; the
+        // kernel copies the program.
+        let rc = unsafe {
+            libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &raw const fprog,
+                0,
+                0,
+            )
+        };
+        if rc != 0 {
+            die(&format!(
+                "PR_SET_SECCOMP: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+
+    /// Forks a child that calls setsid and then waits forever. The child
+    /// makes only async-signal-safe system calls: the fake app has
+    /// signal-hook's thread.
+    pub fn fork_setsid_pause() {
+        // SAFETY: the child only calls setsid and pause, both
+        // async-signal-safe, and never returns into Rust code.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: see above.
+            unsafe {
+                libc::setsid();
+                loop {
+                    libc::pause();
+                }
+            }
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(mode) = args.first() else {
@@ -239,6 +465,19 @@ fn main() {
             let err = Command::new(program).args(&args[4..]).exec();
             die(&format!("exec {program}: {err}"));
         }
+        "libc-default" => {
+            for n in [32, 33] {
+                sys::set_default(n);
+            }
+            exec_rest(&args[2..]);
+        }
+        "deny" => {
+            let numbers: Vec<i64> = arg(1).split(',').map(sys::syscall_number).collect();
+            sys::deny(&numbers);
+            exec_rest(&args[3..]);
+        }
+        "fork-storm" => fork_storm(arg(1).parse().unwrap_or_else(|_| die("bad count"))),
+        "trap-all" => trap_all(&args[1..]),
         other => die(&format!("unknown mode {other}")),
     }
 }
