@@ -106,6 +106,7 @@ pub struct Init {
     args: Vec<OsString>,
     env: Vec<(String, String)>,
     wrapper: Vec<String>,
+    stderr: Option<std::os::fd::OwnedFd>,
 }
 
 impl Init {
@@ -115,7 +116,15 @@ impl Init {
             args: Vec::new(),
             env: Vec::new(),
             wrapper: Vec::new(),
+            stderr: None,
         }
+    }
+
+    /// grace's stderr is `fd` (a pipe the test controls) instead of a pipe
+    /// the harness reads; [`Running::stderr`] then stays empty.
+    pub fn stderr_to(mut self, fd: std::os::fd::OwnedFd) -> Init {
+        self.stderr = Some(fd);
+        self
     }
 
     /// grace's own options (before `--`).
@@ -189,7 +198,7 @@ impl Init {
         cmd.args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stderr(self.stderr.map_or_else(Stdio::piped, Stdio::from));
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -210,20 +219,23 @@ impl Init {
         });
         let stderr_text = Arc::new(Mutex::new(String::new()));
         let sink = Arc::clone(&stderr_text);
-        let mut stderr = child.stderr.take().expect("piped stderr");
         let (eof_tx, stderr_eof) = channel();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buf) {
-                if n == 0 {
-                    break;
+        if let Some(mut stderr) = child.stderr.take() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stderr.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock()
+                        .expect("stderr lock")
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
                 }
-                sink.lock()
-                    .expect("stderr lock")
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
+                let _ = eof_tx.send(());
+            });
+        } else {
             let _ = eof_tx.send(());
-        });
+        }
         let stdin = child.stdin.take();
         let (exit_tx, exited) = channel();
         std::thread::spawn(move || {

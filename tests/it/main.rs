@@ -7,6 +7,7 @@ mod common;
 mod cli;
 mod exit_codes;
 mod forwarding;
+mod no_harm;
 mod reaping;
 mod signal_state;
 mod stopping;

@@ -168,3 +168,59 @@ fn grace_pins_no_directory_and_holds_no_inherited_descriptor() {
 }
 
 use std::os::unix::fs::OpenOptionsExt as _;
+
+/// Started with 32 and 33 at their default disposition (as from a shell),
+/// grace passes them on so: glibc's `posix_spawn` would set both to
+/// `SIG_IGN` in the child unless told to reset them. The harness's own
+/// spawn ignores them, so `testapp libc-default` resets them first.
+#[test]
+fn the_c_librarys_signals_pass_through_at_their_default() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let mut run = Init::new(mode)
+            .wrapper(&[TESTAPP, "libc-default", "--"])
+            .command(SIGNAL_STATE.iter().chain(&[STATUS]))
+            .spawn();
+        let line = run.wait_for_line("SigIgn");
+        assert_eq!(run.wait(), 0);
+        assert!(
+            line.ends_with("0000000000000000"),
+            "{mode:?}: the child starts with signals ignored: {line}"
+        );
+    }
+}
+
+/// Under a seccomp profile that refuses `clone3`, `close_range`, the pidfd
+/// calls and prctl with EPERM (older Docker and containerd defaults),
+/// grace still starts the command, with the same signal state, and
+/// stops it.
+#[test]
+fn seccomp_refusals_do_not_stop_grace() {
+    const DENY: [&str; 3] = [
+        "deny",
+        "clone3,close_range,pidfd_open,pidfd_send_signal,prctl",
+        "--",
+    ];
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let mut wrapper = vec![TESTAPP];
+        wrapper.extend(DENY);
+        let mut run = Init::new(mode)
+            .wrapper(&wrapper)
+            .command(SIGNAL_STATE.iter().chain(&[STATUS]))
+            .spawn();
+        run.wait_for_line("SigIgn");
+        assert_eq!(run.wait(), 0, "{mode:?}: {}", run.stderr());
+        let r = report(&run.seen);
+        assert_eq!(r["SigBlk"], "0000000000000000", "{mode:?}");
+        assert_eq!(r["SigIgn"], "0000000000000000", "{mode:?}");
+        let mut run = Init::new(mode)
+            .wrapper(&wrapper)
+            .app(&["trap", "TERM"])
+            .spawn();
+        run.wait_for_line("ready");
+        run.signal(nix::sys::signal::Signal::SIGTERM);
+        run.wait_for_line("got SIGTERM");
+        assert_eq!(run.wait(), 0, "{mode:?}: {}", run.stderr());
+    }
+}

@@ -349,4 +349,47 @@ fn parent_death_runs_the_stop() {
     });
     assert!(marker(&m)[0].starts_with("SIGTERM"));
     eventually(Duration::from_secs(10), "grace exited", || !alive(grace));
+    run.wait_for_stderr("reason=\"parent died\"");
+}
+
+/// A process that appears after the stop read the tree (the app starts a
+/// daemon in its TERM handler) is told at the drain, when the main child
+/// exits: once, and long before the deadline.
+#[test]
+fn what_the_stop_could_not_reach_is_told_at_the_drain() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let dir = TempDir::new("untold");
+        let m = dir.file("m");
+        // The handler waits for a line, sent once grace has logged the stop
+        // (after its scan), then starts the daemon, and exits on a second
+        // line, sent once the daemon is ready.
+        let script = format!(
+            "trap 'read x; setsid $T trap TERM --marker {m} & read y; exit 0' TERM; \
+             echo ready; while :; do sleep 0.05; done"
+        );
+        let mut run = Init::new(mode)
+            .args(["--grace-period", "60s"])
+            .sh(&script)
+            .spawn();
+        run.wait_for_line("ready");
+        let t0 = Instant::now();
+        run.signal(Signal::SIGTERM);
+        run.wait_for_stderr("stopping");
+        run.write_stdin("go");
+        run.wait_for_line("ready pid=");
+        run.write_stdin("exit");
+        assert_eq!(run.wait_within(Duration::from_secs(30)), 0, "{mode:?}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "{mode:?}: waited for the deadline"
+        );
+        let got = marker(&m);
+        assert_eq!(got.len(), 1, "{mode:?}: {got:?}");
+        assert!(got[0].starts_with("SIGTERM"), "{mode:?}: {got:?}");
+        assert!(
+            run.stderr().contains("told what the stop had not reached"),
+            "{mode:?}"
+        );
+    }
 }

@@ -83,13 +83,21 @@ fn grace_in_the_background_leaves_the_terminal_alone() {
     );
 }
 
+/// Without a terminal, grace takes no terminal step at all: it spawns
+/// without forking (no "could not give the terminal" attempt), and the
+/// child is in no terminal's foreground.
 #[test]
-fn without_a_terminal_nothing_is_foreground() {
+fn without_a_terminal_grace_takes_no_terminal_step() {
     let out = Command::new(GRACE)
-        .args(["--", TESTAPP, "report"])
+        .args(["-vv", "--", TESTAPP, "report"])
+        .stdin(std::process::Stdio::null())
         .output()
         .expect("run");
+    assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("fg=false"));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("spawned"), "{log}");
+    assert!(!log.contains("terminal"), "{log}");
 }
 
 #[test]

@@ -1,0 +1,338 @@
+//! Nothing grace does may harm the app: its own log writes never reach the
+//! app as a signal and never hold up the stop, every signal a user can
+//! send is taken in, and the stop reaches the last process even when the
+//! tree forks through the deadline or /proc is not the namespace's.
+
+use std::fs::File;
+use std::io::{Read as _, Write as _};
+use std::os::fd::{AsRawFd as _, OwnedFd};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use crate::common::{
+    Init, MODES, Mode, SOON, TESTAPP, TempDir, alive, eventually, marker, pid_of, processes,
+    skip_unless_mode,
+};
+
+/// A pipe whose read end is gone: a write to it raises SIGPIPE.
+fn broken_pipe() -> OwnedFd {
+    let (r, w) = nix::unistd::pipe().expect("pipe");
+    drop(r);
+    w
+}
+
+/// A pipe filled to the brim, for a reader that never reads: returns the
+/// read end (to drain it later), how much it holds, and the write end
+/// (grace's stderr). It is filled through an open file description of its
+/// own, so the one grace gets stays blocking, as a log driver's pipe is.
+fn full_pipe() -> (File, usize, OwnedFd) {
+    let (r, w) = nix::unistd::pipe().expect("pipe");
+    let mut filler = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(format!("/proc/self/fd/{}", w.as_raw_fd()))
+        .expect("open the pipe again");
+    let chunk = [b'x'; 4096];
+    let mut held = 0;
+    while let Ok(n) = filler.write(&chunk) {
+        held += n;
+    }
+    (File::from(r), held, w)
+}
+
+use std::os::unix::fs::OpenOptionsExt as _;
+
+/// Waits until grace is blocked in its loop's `sigtimedwait` with a
+/// timeout: it has handled the stop (and written, or dropped, its line)
+/// and has no signal pending (a pending one would not let it block).
+fn wait_until_idle_with_a_deadline(run: &crate::common::Running) {
+    #[cfg(target_arch = "x86_64")]
+    const SIGTIMEDWAIT: &str = "128";
+    #[cfg(target_arch = "aarch64")]
+    const SIGTIMEDWAIT: &str = "137";
+    let path = format!("/proc/{}/syscall", run.grace_pid());
+    eventually(SOON, "grace waits for its deadline", || {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        fields.first() == Some(&SIGTIMEDWAIT) && fields.get(3).is_some_and(|t| *t != "0x0")
+    });
+}
+
+/// grace's "stopping" line to a pipe nobody reads raises SIGPIPE on grace;
+/// grace must not pass it on: the app, which traps every signal, never
+/// hears of it, finishes its shutdown and exits 0.
+#[test]
+fn a_sigpipe_of_graces_own_never_reaches_the_app() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        for level in ["info", "debug"] {
+            let dir = TempDir::new("own-pipe");
+            let m = dir.file("m");
+            let mut run = Init::new(mode)
+                .env("GRACE_LOG", level)
+                .stderr_to(broken_pipe())
+                .app(&["trap-all", "--marker", &m, "--exit-on", "USR2"])
+                .spawn();
+            run.wait_for_line("ready");
+            run.signal(Signal::SIGTERM);
+            run.wait_for_line("got SIGTERM");
+            // Anything grace would pass on has been passed on by now.
+            wait_until_idle_with_a_deadline(&run);
+            run.signal(Signal::SIGUSR2);
+            assert_eq!(run.wait(), 0, "{mode:?} {level}");
+            let got = marker(&m);
+            assert!(
+                got.iter().all(|l| !l.starts_with("SIGPIPE")),
+                "{mode:?} {level}: grace forwarded its own SIGPIPE: {got:?}"
+            );
+        }
+    }
+}
+
+/// The same signal sent by another process is the user's: forwarded.
+#[test]
+fn a_sigpipe_sent_to_grace_is_forwarded() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let mut run = Init::new(mode)
+            .stderr_to(broken_pipe())
+            .app(&["trap", "PIPE,TERM"])
+            .spawn();
+        run.wait_for_line("ready");
+        run.signal(Signal::SIGPIPE);
+        run.wait_for_line("got SIGPIPE");
+        run.signal(Signal::SIGTERM);
+        assert_eq!(run.wait(), 0, "{mode:?}");
+    }
+}
+
+/// stderr is a pipe nobody drains: grace's "stopping" line cannot be
+/// written. The stop goes on regardless: the app that ignores TERM is
+/// killed (SIGKILL) at the deadline, and grace exits, with the pipe still full.
+#[test]
+fn a_stalled_log_reader_does_not_hold_up_the_deadline() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let (reader, _, stderr) = full_pipe();
+        let mut run = Init::new(mode)
+            .args(["--grace-period", "1s"])
+            .stderr_to(stderr)
+            .app(&["ignore-term"])
+            .spawn();
+        let app = pid_of(&run.wait_for_line("ready"));
+        run.signal(Signal::SIGTERM);
+        run.wait_for_line("got SIGTERM");
+        if mode == Mode::Child {
+            eventually(SOON, "the app was SIGKILLed at the deadline", || {
+                !alive(app)
+            });
+        }
+        assert_eq!(run.wait(), 137, "{mode:?}");
+        drop(reader);
+    }
+}
+
+/// Lines that could not be written are counted, and the count is in the
+/// report once stderr takes lines again.
+#[test]
+fn dropped_log_lines_are_counted_in_the_report() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let (mut reader, held, stderr) = full_pipe();
+        // The app's own stderr goes elsewhere: only grace writes to the pipe.
+        let script = "exec 2>/dev/null; trap 'echo got; read x; exit 0' TERM; \
+                      echo ready; while :; do sleep 0.05; done";
+        let mut run = Init::new(mode)
+            .stderr_to(stderr)
+            .command(["sh", "-c", script])
+            .spawn();
+        run.wait_for_line("ready");
+        run.signal(Signal::SIGTERM);
+        run.wait_for_line("got");
+        // The stop's line is dropped by now; drain the pipe, then let the
+        // app exit.
+        wait_until_idle_with_a_deadline(&run);
+        let mut filler = vec![0u8; held];
+        reader.read_exact(&mut filler).expect("drain");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = reader.read_to_end(&mut text);
+            let _ = tx.send(String::from_utf8_lossy(&text).into_owned());
+        });
+        run.write_stdin("go");
+        assert_eq!(run.wait(), 0, "{mode:?}");
+        let text = rx.recv_timeout(SOON).expect("stderr closed");
+        let report = text
+            .lines()
+            .find(|l| l.contains("event=shutdown"))
+            .unwrap_or_else(|| panic!("{mode:?}: no report in {text:?}"));
+        assert!(
+            report.contains("logs_dropped=1"),
+            "{mode:?}: the stopping line was written or not counted: {report}"
+        );
+        assert!(!text.contains("grace: stopping"), "{mode:?}: {report}");
+    }
+}
+
+/// The faults sent with kill(2) are the user's signals like any other:
+/// they reach the app, and grace lives on.
+#[test]
+fn faults_sent_with_kill_reach_the_app_and_grace_lives_on() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let dir = TempDir::new("faults");
+        let m = dir.file("m");
+        let mut run = Init::new(mode).app(&["trap-all", "--marker", &m]).spawn();
+        run.wait_for_line("ready");
+        for (sig, name) in [
+            (Signal::SIGSEGV, "SIGSEGV"),
+            (Signal::SIGBUS, "SIGBUS"),
+            (Signal::SIGILL, "SIGILL"),
+            (Signal::SIGFPE, "SIGFPE"),
+            (Signal::SIGTRAP, "SIGTRAP"),
+            (Signal::SIGSYS, "SIGSYS"),
+            // A second SEGV: the Rust runtime's handler would kill grace.
+            (Signal::SIGSEGV, "SIGSEGV"),
+        ] {
+            run.signal(sig);
+            run.wait_for_line(&format!("got {name}"));
+        }
+        run.signal(Signal::SIGTERM);
+        assert_eq!(run.wait(), 0, "{mode:?}");
+        assert_eq!(run.saw("got SIGSEGV"), 2, "{mode:?}");
+    }
+}
+
+/// `--map-signal SYS:HUP` works: SYS sent to grace reaches the app as HUP.
+#[test]
+fn a_rule_from_a_fault_signal_works() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let mut run = Init::new(mode)
+            .args(["--map-signal", "SYS:HUP"])
+            .app(&["trap", "HUP,TERM"])
+            .spawn();
+        run.wait_for_line("ready");
+        run.signal(Signal::SIGSYS);
+        run.wait_for_line("got SIGHUP");
+        run.signal(Signal::SIGTERM);
+        assert_eq!(run.wait(), 0, "{mode:?}");
+    }
+}
+
+/// A rule that could never apply is a usage error naming it.
+#[test]
+fn a_rule_that_cannot_work_is_refused() {
+    for rule in ["KILL:TERM", "STOP:TERM", "TTIN:TERM", "CHLD:HUP"] {
+        let out = std::process::Command::new(crate::common::GRACE)
+            .args(["--map-signal", rule, "--", "true"])
+            .output()
+            .expect("run grace");
+        assert_eq!(out.status.code(), Some(125), "{rule}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{rule}: {err}");
+        assert!(err.contains(rule), "{rule}: {err}");
+    }
+    let out = std::process::Command::new(crate::common::GRACE)
+        .args(["--", "true"])
+        .env("GRACE_MAP_SIGNAL", "HUP:USR1,KILL:TERM")
+        .output()
+        .expect("run grace");
+    assert_eq!(out.status.code(), Some(125));
+}
+
+/// A tree that forks through the deadline: on TERM the app forks 3,000
+/// children, one each 100 µs, each leaving the group with setsid. The
+/// deadline's SIGKILL must reach every one of them, the ones forked while
+/// it was under way too: nothing outlives grace.
+#[test]
+fn a_tree_forking_through_the_deadline_is_killed_to_the_last() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let token = format!("storm-{}-{mode:?}", std::process::id());
+        let mut run = Init::new(mode)
+            .args(["--grace-period", "150ms"])
+            .app(&["fork-storm", "3000", &token])
+            .spawn();
+        run.wait_for_line("ready");
+        let t0 = Instant::now();
+        run.signal(Signal::SIGTERM);
+        run.wait_for_line("storming");
+        assert_eq!(run.wait(), 137, "{mode:?}");
+        let took = t0.elapsed();
+        let left: Vec<i32> = processes()
+            .into_iter()
+            .filter(|p| p.state != 'Z')
+            .filter(|p| {
+                std::fs::read(format!("/proc/{}/cmdline", p.pid))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&token))
+            })
+            .map(|p| p.pid)
+            .collect();
+        for pid in &left {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), Signal::SIGKILL);
+        }
+        assert!(left.is_empty(), "{mode:?}: {} outlived grace", left.len());
+        assert!(
+            !run.stderr().contains("survived"),
+            "{mode:?}: {}",
+            run.stderr()
+        );
+        // grace did not sit out its 2 s wait for the unkillable.
+        assert!(took < Duration::from_secs(2), "{mode:?}: {took:?}");
+    }
+}
+
+/// PID 1 of a namespace whose /proc is the host's (`unshare --pid --fork`
+/// without `--mount-proc`): grace cannot list its processes, so the stop
+/// signal goes to the whole namespace (`kill(-1)`), an escaped setsid
+/// daemon included, and the report says the counts are unknown, not 0.
+#[test]
+fn pid1_without_its_own_proc_still_stops_escaped_daemons() {
+    if !crate::common::can_unshare() {
+        return;
+    }
+    let dir = TempDir::new("foreign-proc");
+    let m = dir.file("m");
+    let script = format!("setsid {TESTAPP} trap TERM --marker {m} & exec {TESTAPP} trap TERM");
+    let mut run = Init::new(Mode::Child)
+        .wrapper(&["unshare", "--pid", "--fork"])
+        .args(["--grace-period", "30s"])
+        .command(["sh", "-c", &script])
+        .spawn();
+    run.wait_for_lines("ready", 2);
+    let t0 = Instant::now();
+    // unshare's only child is grace, PID 1 of the new namespace.
+    let grace = {
+        let path = format!("/proc/{0}/task/{0}/children", run.outer_pid());
+        let text = std::fs::read_to_string(path).expect("children of unshare");
+        nix::unistd::Pid::from_raw(
+            text.split_whitespace()
+                .next()
+                .expect("grace")
+                .parse()
+                .expect("pid"),
+        )
+    };
+    nix::sys::signal::kill(grace, Signal::SIGTERM).expect("TERM to grace");
+    let code = run.wait();
+    assert_eq!(code, 0, "{}", run.stderr());
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "waited for the deadline"
+    );
+    let got = marker(&m);
+    assert!(
+        got.iter().any(|l| l.starts_with("SIGTERM")),
+        "the daemon never got the stop signal: {got:?}"
+    );
+    let stderr = run.stderr();
+    let report = stderr
+        .lines()
+        .find(|l| l.contains("event=shutdown"))
+        .unwrap_or_else(|| panic!("no report:\n{stderr}"));
+    assert!(report.contains("unknown=told"), "{report}");
+    assert!(!report.contains("told=0"), "{report}");
+}
