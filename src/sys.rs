@@ -9,7 +9,7 @@
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd as _, OwnedFd, RawFd};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -193,6 +193,7 @@ pub fn fork_exec(
     // The child's report: one byte for the terminal, then the errno of a
     // failed exec. Close-on-exec, so a successful exec reads as end of file.
     let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let all = signal_set(1..=64);
     let report_fd = report_w.as_raw_fd();
 
     // SAFETY: the child touches only memory prepared above (C strings,
@@ -228,6 +229,10 @@ pub fn fork_exec(
             if denied && matches!(error, libc::ENOENT | libc::ENOTDIR) {
                 error = libc::EACCES;
             }
+            // Grace may no longer read (the child was stopped before its
+            // exec, and grace went on): block everything again, so that
+            // the write's SIGPIPE cannot kill the child before `_exit(127)`.
+            libc::sigprocmask(libc::SIG_SETMASK, all.as_ref(), std::ptr::null_mut());
             let bytes = error.to_ne_bytes();
             let _ = libc::write(report_fd, bytes.as_ptr().cast(), bytes.len());
             libc::_exit(127);
@@ -236,9 +241,49 @@ pub fn fork_exec(
     let pid = Pid::from_raw(Errno::result(pid)?);
     drop(report_w);
 
+    // Wait for the report, and meanwhile for the child to stop: a Ctrl-Z
+    // (or a terminal read) between its mask restore and its exec stops it
+    // before it runs anything, and a plain read would then wait until
+    // someone continued it, with the terminal given to a stopped group.
+    // SIGCHLD is blocked in grace: a signalfd sees it.
+    let chld_set = signal_set([libc::SIGCHLD]);
+    // SAFETY: a valid sigset_t for the call; -1 asks for a new descriptor,
+    // which is ours alone and owned at once.
+    let chld = unsafe {
+        let fd = Errno::result(libc::signalfd(-1, chld_set.as_ref(), libc::SFD_CLOEXEC))?;
+        OwnedFd::from_raw_fd(fd)
+    };
     let mut report = [0u8; 5];
     let mut got = 0;
     while got < report.len() {
+        let mut fds = [report_r.as_raw_fd(), chld.as_raw_fd()].map(|fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        // SAFETY: two valid pollfds, writable for the call; no timeout.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        match Errno::result(rc) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+        if fds[1].revents != 0 {
+            let mut info = [0u8; 128];
+            let _ = nix::unistd::read(&chld, &mut info);
+            if stopped_before_exec(pid) {
+                // Stopped before its exec: it is the supervisor's to see
+                // (the stop is left to be reported), as a stop after it.
+                // If the exec then fails, the child exits 127.
+                return Ok(ForkExec {
+                    pid,
+                    took_foreground: got > 0 && report[0] == 1,
+                    exec_error: None,
+                });
+            }
+        }
+        if fds[0].revents == 0 {
+            continue;
+        }
         match nix::unistd::read(&report_r, &mut report[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
@@ -261,6 +306,23 @@ pub fn fork_exec(
         took_foreground: got > 0 && report[0] == 1,
         exec_error,
     })
+}
+
+/// Whether child `pid` is stopped, without taking the stop's report
+/// (`waitid` with `WNOWAIT`): the supervisor's reaper still sees it.
+fn stopped_before_exec(pid: Pid) -> bool {
+    // SAFETY: siginfo_t is plain data; all-zero is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is writable for the call.
+    let rc = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid.as_raw().cast_unsigned(),
+            &raw mut info,
+            libc::WSTOPPED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    rc == 0 && info.si_code == libc::CLD_STOPPED
 }
 
 /// `send(2)` on the socket `fd` without blocking and without SIGPIPE

@@ -336,3 +336,50 @@ fn pid1_without_its_own_proc_still_stops_escaped_daemons() {
     assert!(report.contains("unknown=told"), "{report}");
     assert!(!report.contains("told=0"), "{report}");
 }
+
+/// A child stopped between its mask restore and its exec (a Ctrl-Z on the
+/// terminal path) must not leave grace waiting for the exec's report: it
+/// goes on to its loop, and a stop still works. The fork path is forced
+/// with a seccomp profile refusing `clone3` (glibc's `posix_spawn` then
+/// gives up), and a PATH of 30,000 missing directories makes the search
+/// before the exec long enough to stop the child in it.
+#[test]
+fn a_child_stopped_before_its_exec_does_not_hang_grace() {
+    let path = format!("{}/bin:/usr/bin", "/n:".repeat(30_000));
+    let mut run = Init::new(Mode::Child)
+        .wrapper(&[TESTAPP, "deny", "clone3", "--"])
+        .env("PATH", &path)
+        .command(["true"])
+        .spawn();
+    let grace = run.grace_pid();
+    // Stop the child as soon as it exists: it is still walking PATH.
+    let children = format!("/proc/{grace}/task/{grace}/children");
+    let deadline = Instant::now() + SOON;
+    let child = loop {
+        let text = std::fs::read_to_string(&children).unwrap_or_default();
+        if let Some(pid) = text.split_whitespace().next().and_then(|p| p.parse().ok()) {
+            break nix::unistd::Pid::from_raw(pid);
+        }
+        assert!(Instant::now() < deadline, "no child");
+        std::hint::spin_loop();
+    };
+    let _ = nix::sys::signal::kill(child, Signal::SIGSTOP);
+    // Stopped, or already gone (it won the race, exec and all).
+    let state = || crate::common::proc_info(child).map_or('X', |p| p.state);
+    eventually(SOON, "the child stopped or ended", || {
+        matches!(state(), 'T' | 'Z' | 'X')
+    });
+    let exec_done = std::fs::read_link(format!("/proc/{child}/exe"))
+        .map_or(true, |exe| !exe.ends_with("grace"));
+    if state() != 'T' || exec_done {
+        // The child won the race: nothing to test in this run.
+        eprintln!("SKIPPED: the child execed before it could be stopped");
+        let _ = nix::sys::signal::kill(child, Signal::SIGCONT);
+        run.wait();
+        return;
+    }
+    // grace must be in its loop, not in the spawn: a stop goes through.
+    run.signal(Signal::SIGTERM);
+    let code = run.wait();
+    assert_eq!(code, 143, "{}", run.stderr());
+}
