@@ -613,8 +613,6 @@ impl Supervisor<'_> {
         for p in &left {
             tree::send(p.pid.as_raw(), sig);
             tree::send(p.pid.as_raw(), Signal::CONT);
-        }
-        for p in &left {
             self.told_pids.insert(p.pid);
         }
         self.report.add_told(Some(left.len()));

@@ -255,40 +255,43 @@ pub fn fork_exec(
     };
     let mut report = [0u8; 5];
     let mut got = 0;
+    let mut stopped = false;
     while got < report.len() {
         let mut fds = [report_r.as_raw_fd(), chld.as_raw_fd()].map(|fd| libc::pollfd {
             fd,
             events: libc::POLLIN,
             revents: 0,
         });
-        // SAFETY: two valid pollfds, writable for the call; no timeout.
-        let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        // Once the child is stopped it writes nothing more: only what it
+        // wrote before (its exec's end of file, if it had execed) is read.
+        let timeout = if stopped { 0 } else { -1 };
+        // SAFETY: two valid pollfds, writable for the call.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
         match Errno::result(rc) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(e),
         }
+        if fds[0].revents != 0 {
+            match nix::unistd::read(&report_r, &mut report[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(e),
+            }
+        } else if stopped {
+            // Stopped before its exec: it is the supervisor's to see (the
+            // stop is left to be reported), as a stop after it. If the
+            // exec then fails, the child exits 127.
+            return Ok(ForkExec {
+                pid,
+                took_foreground: got > 0 && report[0] == 1,
+                exec_error: None,
+            });
+        }
         if fds[1].revents != 0 {
             let mut info = [0u8; 128];
             let _ = nix::unistd::read(&chld, &mut info);
-            if stopped_before_exec(pid) {
-                // Stopped before its exec: it is the supervisor's to see
-                // (the stop is left to be reported), as a stop after it.
-                // If the exec then fails, the child exits 127.
-                return Ok(ForkExec {
-                    pid,
-                    took_foreground: got > 0 && report[0] == 1,
-                    exec_error: None,
-                });
-            }
-        }
-        if fds[0].revents == 0 {
-            continue;
-        }
-        match nix::unistd::read(&report_r, &mut report[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(Errno::EINTR) => {}
-            Err(e) => return Err(e),
+            stopped = stopped_before_exec(pid);
         }
     }
     let exec_error = (got == report.len()).then(|| {
