@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 budget=708080
-# x86_64: --bins, the fake app too, static, for the end-to-end images.
-cargo build --locked --release --target x86_64-unknown-linux-musl --bins
+# x86_64: the fake app too (its own crate, tests/testapp), static, for the
+# end-to-end images.
+cargo build --locked --release --target x86_64-unknown-linux-musl --workspace --bins
 # arm64: grace only (its tests run the x86_64 fake app natively, tests/run.sh).
 cargo build --locked --release --target aarch64-unknown-linux-musl --bin grace
 

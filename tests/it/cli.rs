@@ -2,16 +2,12 @@
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt as _;
-use std::process::Command;
 
-use crate::common::{GRACE, Init, Mode};
+use crate::common::{Init, Mode, grace_command};
 
 #[test]
 fn help_shows_an_entrypoint_example_and_exits_0() {
-    let out = Command::new(GRACE)
-        .arg("--help")
-        .output()
-        .expect("run grace");
+    let out = grace_command().arg("--help").output().expect("run grace");
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     for needle in [
@@ -27,7 +23,7 @@ fn help_shows_an_entrypoint_example_and_exits_0() {
 
 #[test]
 fn version_exits_0() {
-    let out = Command::new(GRACE)
+    let out = grace_command()
         .arg("--version")
         .output()
         .expect("run grace");
@@ -38,12 +34,12 @@ fn version_exits_0() {
 #[test]
 fn child_flags_pass_through_untouched() {
     // Without `--`: everything from COMMAND on is the child's.
-    let out = Command::new(GRACE)
+    let out = grace_command()
         .args(["sh", "-c", "echo $1", "sh", "-v"])
         .output()
         .expect("run");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "-v\n");
-    let out = Command::new(GRACE)
+    let out = grace_command()
         .args(["-q", "--", "sh", "-c", "echo $1", "sh", "--help"])
         .output()
         .expect("run");
@@ -53,7 +49,7 @@ fn child_flags_pass_through_untouched() {
 #[test]
 fn non_utf8_arguments_pass_through() {
     let bytes = OsStr::from_bytes(b"caf\xe9");
-    let out = Command::new(GRACE)
+    let out = grace_command()
         .args([
             OsStr::new("sh"),
             OsStr::new("-c"),
