@@ -21,14 +21,24 @@ fn help_shows_an_entrypoint_example_and_exits_0() {
     }
 }
 
+/// `grace 0.1.0 (x86_64-unknown-linux-musl)`: which release file this is.
 #[test]
-fn version_exits_0() {
+fn version_names_the_target_and_exits_0() {
     let out = grace_command()
         .arg("--version")
         .output()
         .expect("run grace");
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("grace "));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let target = text
+        .strip_prefix(concat!("grace ", env!("CARGO_PKG_VERSION"), " ("))
+        .and_then(|t| t.strip_suffix(")\n"))
+        .unwrap_or_else(|| panic!("not `grace VERSION (TARGET)`: {text:?}"));
+    assert!(target.contains("-linux-"), "{text:?}");
+    if std::env::var_os("GRACE_TEST_BIN").is_none() {
+        // The grace cargo built for these tests, for the same target.
+        assert_eq!(target, env!("GRACE_TARGET"));
+    }
 }
 
 #[test]
