@@ -2,8 +2,8 @@
 # The whole test suite, as README.md documents it: unit and integration tests
 # (grace as a plain child, as a subreaper and as PID 1 of a new PID
 # namespace), the static release builds (x86_64 and arm64) and their budgets,
-# the integration tests again with the arm64 grace under qemu-user,
-# end-to-end tests in real containers (podman + runc), and a smoke run of
+# what `cargo install` and `cargo package` give a user, the integration tests
+# again with the arm64 grace under qemu-user, end-to-end tests in real containers (podman + runc), and a smoke run of
 # the benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,9 @@ cargo test --locked --bins --test it
 
 echo "== static release binary"
 bash tests/static-build.sh
+
+echo "== what users install: cargo install, cargo package"
+bash tests/package.sh
 
 echo "== integration tests, arm64 grace under qemu-user (tests/it/QEMU.md)"
 # Only grace is emulated: the fake app is the native x86_64 one, which the
