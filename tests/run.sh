@@ -3,8 +3,8 @@
 # (grace as a plain child, as a subreaper and as PID 1 of a new PID
 # namespace), the static release builds (x86_64 and arm64) and their budgets,
 # what `cargo install` and `cargo package` give a user, the integration tests
-# again with the arm64 grace under qemu-user, end-to-end tests in real containers (podman + runc), and a smoke run of
-# the benchmarks.
+# again with the arm64 grace under qemu-user, end-to-end tests in real
+# containers (podman + runc), and a smoke run of the benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
