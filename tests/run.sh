@@ -3,8 +3,9 @@
 # (grace as a plain child, as a subreaper and as PID 1 of a new PID
 # namespace), the static release builds (x86_64 and arm64) and their budgets,
 # what `cargo install` and `cargo package` give a user, the integration tests
-# again with the arm64 grace under qemu-user, end-to-end tests in real
-# containers (podman + runc), and a smoke run of the benchmarks.
+# again with the arm64 grace under qemu-user, the reproducibility of the
+# release files, end-to-end tests in real containers (podman + runc), and a
+# smoke run of the benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,9 @@ GRACE_TEST_BIN="$arm64" \
 GRACE_TEST_RUNNER=qemu-aarch64-static \
 GRACE_TEST_TESTAPP="$PWD/target/x86_64-unknown-linux-musl/release/testapp" \
   cargo test --locked --test it
+
+echo "== release files: reproducible from two clean checkouts"
+bash release/check-reproducible.sh
 
 echo "== end-to-end tests in containers"
 GRACE_STATIC_BIN="$PWD/target/x86_64-unknown-linux-musl/release/grace" \
