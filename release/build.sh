@@ -11,8 +11,7 @@
 # source directory, cargo's registry and the target directory appear in
 # panic locations, so they are rewritten to fixed names. Nothing embeds a
 # time; SOURCE_DATE_EPOCH is set to the commit's time (0 outside a git
-# checkout) for any tool that
-# would.
+# checkout) for any tool that would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
