@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What a user gets: `cargo install --path .` installs grace and nothing else
-# (the tests' fake app is a crate of its own), and the package `cargo
+# (the tests' fake app is a project of its own), and the package `cargo
 # package` would publish builds on its own and holds what building grace
 # needs, no tests, benchmarks or CI (Cargo.toml's `include`).
 set -euo pipefail

@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 budget=708080
-# x86_64: the fake app too (its own crate, tests/testapp), static, for the
-# end-to-end images.
-cargo build --locked --release --target x86_64-unknown-linux-musl --workspace --bins
+cargo build --locked --release --target x86_64-unknown-linux-musl --bin grace
+# The fake app too (a project of its own, tests/testapp), static, for the
+# end-to-end images; into the same target directory.
+cargo build --locked --release --target x86_64-unknown-linux-musl \
+  --manifest-path tests/testapp/Cargo.toml --target-dir target
 # arm64: grace only (its tests run the x86_64 fake app natively, tests/run.sh).
 cargo build --locked --release --target aarch64-unknown-linux-musl --bin grace
 

@@ -7,7 +7,7 @@
 //! one cargo built for these tests), `GRACE_TEST_RUNNER` the words to run
 //! it through (e.g. `qemu-aarch64-static`, for the arm64 build), and
 //! `GRACE_TEST_TESTAPP` the fake app (default: built here with cargo, from
-//! its own crate in `tests/testapp`).
+//! its own project in `tests/testapp`).
 
 use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -69,25 +69,31 @@ pub fn runner() -> Option<&'static str> {
 }
 
 /// The fake app: `GRACE_TEST_TESTAPP`, else built now (once) by cargo from
-/// `tests/testapp`, a crate of its own so that `cargo install` leaves it out.
+/// `tests/testapp`, a project of its own so that `cargo install` and the
+/// package leave it out.
 pub fn testapp() -> &'static str {
     static PATH: OnceLock<String> = OnceLock::new();
     PATH.get_or_init(|| var("GRACE_TEST_TESTAPP").unwrap_or_else(build_testapp))
 }
 
-/// `cargo build -p grace-testapp`, with the cargo running these tests;
+/// Builds `tests/testapp` with the cargo running these tests, into grace's
+/// target directory (cargo lets go of its lock before it runs tests);
 /// returns the executable's path, as cargo reports it.
 fn build_testapp() -> String {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let out = Command::new(&cargo)
         .args(["build", "--locked", "--quiet", "--message-format=json"])
-        .args(["-p", "grace-testapp", "--bin", "testapp", "--manifest-path"])
-        .arg(&manifest)
+        .arg("--manifest-path")
+        .arg(root.join("tests/testapp/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
         .stderr(Stdio::inherit())
         .output()
-        .unwrap_or_else(|e| panic!("cargo build -p grace-testapp: {e}"));
-    assert!(out.status.success(), "cargo build -p grace-testapp failed");
+        .unwrap_or_else(|e| panic!("cargo build tests/testapp: {e}"));
+    assert!(out.status.success(), "cargo build tests/testapp failed");
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -96,7 +102,7 @@ fn build_testapp() -> String {
                 .then(|| m["executable"].as_str().map(str::to_owned))
                 .flatten()
         })
-        .unwrap_or_else(|| panic!("cargo build -p grace-testapp named no executable"))
+        .unwrap_or_else(|| panic!("cargo build tests/testapp named no executable"))
 }
 
 /// Upper bound for anything that should happen "at once".
