@@ -1,8 +1,9 @@
 //! grace without changing the image: podman's own `--init`, with
-//! `--init-path` naming the static grace. podman mounts that file at
-//! `/run/podman-init` and runs `/run/podman-init -- CMD` as PID 1, so an
-//! image that knows nothing of grace (`image::PLAIN`: no grace, no
-//! ENTRYPOINT) gets it, configured by `--env GRACE_*`. Docker's `--init`
+//! `--init-path` naming the static grace, or containers.conf's `init_path`
+//! (the harness's names it). podman mounts that file at `/run/podman-init`
+//! and runs `/run/podman-init -- CMD` as PID 1, so an image that knows
+//! nothing of grace (`image::PLAIN`: no grace, no ENTRYPOINT) gets it,
+//! configured by `--env GRACE_*`. Docker's `--init`
 //! with daemon.json's `"init-path"` does the same (its engine does not run
 //! on these machines). Also: the `grace` image, the one file other
 //! Dockerfiles copy it from.
@@ -20,14 +21,24 @@ fn grace_bin() -> PathBuf {
         .map_or_else(|| panic!("GRACE_STATIC_BIN is not set"), PathBuf::from)
 }
 
-/// `podman run --init --init-path GRACE ... PLAIN ARGS...`.
-fn run_with_init(test: &str, env: &[&str], args: &[&str]) -> Container {
-    let grace = grace_bin();
-    let mut opts = vec![
-        "--init".to_owned(),
-        "--init-path".to_owned(),
-        grace.to_string_lossy().into_owned(),
-    ];
+/// Where podman is told which init to run.
+#[derive(Clone, Copy)]
+enum InitPath {
+    /// `--init-path GRACE` on the command line.
+    Flag,
+    /// `init_path = "GRACE"` in containers.conf (podman.rs writes it).
+    Conf,
+}
+
+/// `podman run --init [--init-path GRACE] --env ENV... PLAIN ARGS...`.
+fn run_with_init(test: &str, path: InitPath, env: &[&str], args: &[&str]) -> Container {
+    let mut opts = vec!["--init".to_owned()];
+    if let InitPath::Flag = path {
+        opts.extend([
+            "--init-path".to_owned(),
+            grace_bin().to_string_lossy().into_owned(),
+        ]);
+    }
     for e in env {
         opts.extend(["--env".to_owned(), (*e).to_owned()]);
     }
@@ -58,7 +69,12 @@ fn check_grace_is_pid1(c: &Container) {
 fn init_path_stop_runs_the_apps_handler() {
     skip_unless_podman!();
     image::build();
-    let mut c = run_with_init("init-stop", &[], &[TESTAPP, "trap", "TERM", "--code", "0"]);
+    let mut c = run_with_init(
+        "init-stop",
+        InitPath::Flag,
+        &[],
+        &[TESTAPP, "trap", "TERM", "--code", "0"],
+    );
     c.wait_for("ready pid=");
     check_grace_is_pid1(&c);
     let took = stop(&c);
@@ -71,7 +87,8 @@ fn init_path_stop_runs_the_apps_handler() {
     assert!(report.contains("exit_code=0"), "{report}");
 }
 
-/// An app that ignores SIGTERM, with `--env GRACE_PERIOD=2s`: grace
+/// An app that ignores SIGTERM, with `--env GRACE_PERIOD=2s` and grace as
+/// containers.conf's `init_path`: grace
 /// SIGKILLs it after about 2 s (not podman's 10), exits 137, and its log
 /// names the process it had to kill.
 #[test]
@@ -80,6 +97,7 @@ fn init_path_stubborn_app_is_killed_at_the_grace_period() {
     image::build();
     let mut c = run_with_init(
         "init-stubborn",
+        InitPath::Conf,
         &["GRACE_PERIOD=2s"],
         &[TESTAPP, "ignore-term"],
     );
@@ -99,13 +117,18 @@ fn init_path_stubborn_app_is_killed_at_the_grace_period() {
     assert!(report.contains("exit_code=137"), "{report}");
 }
 
-/// An app that leaves 200 orphans: grace, PID 1 as podman's init, reaps
+/// An app that leaves 200 orphans: grace, PID 1 as containers.conf's init, reaps
 /// every one; no zombie is left and none of their pids exists any more.
 #[test]
 fn init_path_orphans_are_reaped() {
     skip_unless_podman!();
     image::build();
-    let mut c = run_with_init("init-orphans", &[], &[TESTAPP, "orphans", "200"]);
+    let mut c = run_with_init(
+        "init-orphans",
+        InitPath::Conf,
+        &[],
+        &[TESTAPP, "orphans", "200"],
+    );
     let leaves: Vec<i32> = c
         .wait_for("leaves ")
         .trim_start_matches("leaves ")
