@@ -21,13 +21,16 @@ a=$tmp/a/grace
 b=$tmp/b/somewhere/deeper/grace-checkout
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 other_home=$tmp/b/cargo-home
-mkdir -p "$other_home/registry"
-cp -R "$cargo_home/registry/index" "$cargo_home/registry/cache" "$other_home/registry/"
 for dir in "$a" "$b"; do
   mkdir -p "$dir"
   git archive "$tree" | tar -x -C "$dir"
   home=$cargo_home
-  [[ $dir == "$b" ]] && home=$other_home
+  if [[ $dir == "$b" ]]; then
+    # After the first build, so that every crate it needed is downloaded.
+    home=$other_home
+    mkdir -p "$home/registry"
+    cp -R "$cargo_home/registry/index" "$cargo_home/registry/cache" "$home/registry/"
+  fi
   echo "building in $dir (CARGO_HOME=$home)"
   # Each in its own target directory (the default, inside the checkout).
   (cd "$dir" && env -u CARGO_TARGET_DIR CARGO_HOME="$home" bash release/build.sh >/dev/null)
