@@ -4,7 +4,7 @@
 # fresh target directory and the second with a cargo home of its own (a
 # copy of the registry's index and downloaded crates: no network), run
 # release/build.sh; their release files must be identical, byte for byte.
-# Under a minute here (four release builds from nothing); tests/run.sh runs it.
+# About a minute here (four release builds from nothing); tests/run.sh runs it.
 #
 # A checkout is `git archive` of the work tree as git would commit it (a
 # throw-away index: tracked and untracked files, not what .gitignore

@@ -14,7 +14,7 @@ bash tests/deps.sh
 echo "== unit and integration tests"
 cargo test --locked --bins --test it
 
-echo "== static release binary"
+echo "== static release binaries, x86_64 and arm64"
 bash tests/static-build.sh
 
 echo "== what users install: cargo install, cargo package"
