@@ -24,11 +24,14 @@ In a Dockerfile (exec form, so that grace is PID 1):
     ENTRYPOINT [\"/grace\", \"--\"]
     CMD [\"/start.sh\"]";
 
+/// `grace --version`: the version and the target it was built for.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("GRACE_TARGET"), ")");
+
 /// grace: a PID-1 init for containers. It runs COMMAND in its own process
 /// group, forwards every signal to it, reaps zombies, and on SIGTERM/SIGINT
 /// stops the whole tree within the grace period, with SIGKILL at the end.
 #[derive(Parser, Debug)]
-#[command(name = "grace", version, about, long_about = None, after_help = AFTER_HELP)]
+#[command(name = "grace", version = VERSION, about, long_about = None, after_help = AFTER_HELP)]
 #[command(override_usage = "grace [OPTIONS] [--] COMMAND [ARGS]...")]
 #[command(max_term_width = 100)]
 pub struct Cli {

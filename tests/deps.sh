@@ -4,7 +4,8 @@
 # root (or sudo) only when something is missing.
 set -euo pipefail
 
-packages=(util-linux procps file podman runc busybox-static catatonit tini dumb-init hyperfine)
+# qemu-user-static: the arm64 build's tests run under qemu-aarch64-static.
+packages=(util-linux procps file podman runc busybox-static catatonit tini dumb-init hyperfine qemu-user-static)
 # dpkg-query is quiet and fast; apt-get only runs for what is missing.
 missing=()
 for p in "${packages[@]}"; do
@@ -18,7 +19,12 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! rustup target list --installed | grep -q '^x86_64-unknown-linux-musl$'; then
-  echo "deps: adding the musl target"
-  rustup target add x86_64-unknown-linux-musl
-fi
+# Both shipped targets: pure-Rust crates need no musl-gcc, and rust-lld links
+# the arm64 one (.cargo/config.toml).
+installed=$(rustup target list --installed)
+for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+  if ! grep -qx "$target" <<<"$installed"; then
+    echo "deps: adding the $target target"
+    rustup target add "$target"
+  fi
+done

@@ -74,7 +74,7 @@ fn check_identity(c: &Container, mode: Mode) {
 
 /// `podman stop -t 10`, as `docker stop` does it: SIGTERM, 10 s, SIGKILL.
 /// Returns how long it took.
-fn stop(c: &Container) -> Duration {
+pub(crate) fn stop(c: &Container) -> Duration {
     timed(|| {
         must(&["stop", "--time", "10", &c.name]);
     })
@@ -201,7 +201,7 @@ fn podman_kill_signals_reach_the_app(mode: Mode) {
 both_modes!(podman_kill_signals_reach_the_app);
 
 /// State of each process in the container, from its `/proc`: (pid, ppid, state).
-fn processes(name: &str) -> Vec<(i32, i32, char)> {
+pub(crate) fn processes(name: &str) -> Vec<(i32, i32, char)> {
     let out = must(&[
         "exec",
         name,

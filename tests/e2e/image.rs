@@ -1,6 +1,8 @@
-//! The images the tests run: `Dockerfile.example`'s final stage, built as
-//! is on a `FROM scratch` base of busybox (no registry is reachable), with
-//! the freshly built static `grace` and the fake app as `/app/*`.
+//! The images the tests run: `Dockerfile.example`'s `grace` stage (an image
+//! of one file, `/grace`) and its final stage, built as they are, the final
+//! one on a `FROM scratch` base of busybox (no registry is reachable), with
+//! the fake app as `/app/*`; and a plain image without grace, for podman's
+//! own `--init`.
 //!
 //! Only the example's first stage, which builds grace with cargo in a Rust
 //! image, is replaced: by a stage holding the binary `tests/run.sh` built.
@@ -15,11 +17,16 @@ use crate::podman::{BUSYBOX, must};
 pub const APP: &str = "localhost/grace-e2e-app:latest";
 /// The same, but its server ignores SIGTERM.
 pub const STUBBORN: &str = "localhost/grace-e2e-stubborn:latest";
+/// The example's `grace` stage: `FROM scratch` and `/grace`, nothing else.
+pub const GRACE: &str = "localhost/grace-e2e-grace:latest";
+/// busybox and the fake app, no grace: an image that knows nothing of it.
+pub const PLAIN: &str = "localhost/grace-e2e-plain:latest";
 const BASE: &str = "localhost/grace-e2e-base:latest";
 
 /// Where the fake app lives in the images.
 pub const TESTAPP: &str = "/app/testapp";
 
+const GRACE_MARKER: &str = "# ---- grace:";
 const MARKER: &str = "# ---- final stage";
 
 /// Builds the images once per test run; later calls return at once.
@@ -29,6 +36,8 @@ pub fn build() {
         let root = std::env::temp_dir().join(format!("grace-e2e-images-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         base(&root.join("base"));
+        grace(&root.join("grace"));
+        plain(&root.join("plain"));
         app(&root.join("app"), APP, "trap TERM");
         app(&root.join("stubborn"), STUBBORN, "ignore-term");
         let _ = std::fs::remove_dir_all(&root);
@@ -72,24 +81,64 @@ fn base(ctx: &Path) {
     must(&["build", "--quiet", "--tag", BASE, &ctx.to_string_lossy()]);
 }
 
-/// The example's final stage, from its marker line to the end.
-fn final_stage() -> String {
+/// The example's text from the line starting with `from` to the one
+/// starting with `to` (or to the end).
+fn example(from: &str, to: Option<&str>) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("Dockerfile.example");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let at = text
-        .find(MARKER)
-        .unwrap_or_else(|| panic!("Dockerfile.example has no {MARKER:?} line"));
-    text[at..].to_owned()
+    let find = |marker: &str| {
+        text.find(marker)
+            .unwrap_or_else(|| panic!("Dockerfile.example has no {marker:?} line"))
+    };
+    let at = find(from);
+    let end = to.map_or(text.len(), find);
+    assert!(at < end, "Dockerfile.example: {from:?} after {to:?}");
+    text[at..end].to_owned()
+}
+
+/// The example's final stage, from its marker line to the end.
+fn final_stage() -> String {
+    example(MARKER, None)
+}
+
+/// The example's `grace` stage, as is, after a stage holding the binary:
+/// the image other Dockerfiles `COPY --from=grace /grace /grace`.
+fn grace(ctx: &Path) {
+    std::fs::create_dir_all(ctx).unwrap_or_else(|e| panic!("{}: {e}", ctx.display()));
+    copy(&static_bin("GRACE_STATIC_BIN"), &ctx.join("grace"));
+    let containerfile = format!(
+        "FROM scratch AS grace-build\n\
+         COPY grace /grace\n\
+         {}",
+        example(GRACE_MARKER, Some(MARKER))
+    );
+    write(&ctx.join("Containerfile"), &containerfile, 0o644);
+    must(&["build", "--quiet", "--tag", GRACE, &ctx.to_string_lossy()]);
+}
+
+/// The base with the fake app, and nothing of grace.
+fn plain(ctx: &Path) {
+    std::fs::create_dir_all(ctx).unwrap_or_else(|e| panic!("{}: {e}", ctx.display()));
+    copy(
+        &static_bin("GRACE_TESTAPP_STATIC_BIN"),
+        &ctx.join("testapp"),
+    );
+    write(
+        &ctx.join("Containerfile"),
+        &format!("FROM {BASE}\nCOPY testapp {TESTAPP}\n"),
+        0o644,
+    );
+    must(&["build", "--quiet", "--tag", PLAIN, &ctx.to_string_lossy()]);
 }
 
 fn static_bin(var: &str) -> PathBuf {
     std::env::var_os(var).map_or_else(|| panic!("{var} is not set"), PathBuf::from)
 }
 
-/// The example image, with `/app/server` running `testapp SERVER_MODE`.
+/// The example image, with `/app/server` running `testapp SERVER_MODE`;
+/// its `COPY --from=grace` takes `/grace` from the `grace` image.
 fn app(ctx: &Path, tag: &str, server_mode: &str) {
     std::fs::create_dir_all(ctx.join("app")).unwrap_or_else(|e| panic!("{}: {e}", ctx.display()));
-    copy(&static_bin("GRACE_STATIC_BIN"), &ctx.join("grace"));
     copy(
         &static_bin("GRACE_TESTAPP_STATIC_BIN"),
         &ctx.join("app/testapp"),
@@ -109,8 +158,7 @@ fn app(ctx: &Path, tag: &str, server_mode: &str) {
     copy(&start, &ctx.join("examples/start.sh"));
     let containerfile = format!(
         "ARG APP_IMAGE\n\
-         FROM scratch AS grace-build\n\
-         COPY grace /grace\n\
+         FROM {GRACE} AS grace\n\
          {}",
         final_stage()
     );

@@ -1,6 +1,7 @@
 //! End-to-end tests: grace as the ENTRYPOINT of real containers (podman
 //! with runc), built from `Dockerfile.example`'s final stage, stopped and
-//! signalled the way Docker, podman and Kubernetes do it. See
+//! signalled the way Docker, podman and Kubernetes do it, and as podman's
+//! own `--init` (`--init-path`) in front of an image without grace. See
 //! `tests/e2e/README.md` for what they need and how to run them.
 //!
 //! They take the static release binaries from `GRACE_STATIC_BIN` and
@@ -10,5 +11,6 @@
 
 mod containers;
 mod image;
+mod init_path;
 mod kube;
 mod podman;

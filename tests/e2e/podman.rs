@@ -41,13 +41,18 @@ fn unavailable() -> Option<&'static str> {
             ));
         }
         let dir = conf_dir();
+        // init_path: what `podman run --init` runs as PID 1 (init_path.rs).
+        let grace = std::env::var("GRACE_STATIC_BIN").unwrap_or_default();
         if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| {
             std::fs::write(
                 dir.join("containers.conf"),
-                "[containers]\n\
-                 default_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\
-                 [engine]\n\
-                 runtime = \"runc\"\n",
+                format!(
+                    "[containers]\n\
+                     default_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\
+                     init_path = {grace:?}\n\
+                     [engine]\n\
+                     runtime = \"runc\"\n"
+                ),
             )
         }) {
             return Some(format!("cannot write containers.conf: {e}"));

@@ -2,9 +2,8 @@
 //! its own documented codes (125, 126, 127) for its own failures.
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::Command;
 
-use crate::common::{GRACE, Init, MODES, TempDir, skip_unless_mode};
+use crate::common::{Init, MODES, TempDir, grace_command, skip_unless_mode};
 
 #[test]
 fn exit_codes_pass_through() {
@@ -85,7 +84,7 @@ fn usage_errors_are_125_with_one_line() {
         (&["--forward-to", "everyone", "true"], "everyone"),
         (&["--map-signal", "TERM:SIGNOPE", "true"], "SIGNOPE"),
     ] {
-        let out = Command::new(GRACE).args(args).output().expect("run grace");
+        let out = grace_command().args(args).output().expect("run grace");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(125), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
@@ -99,7 +98,7 @@ fn usage_errors_are_125_with_one_line() {
 
 #[test]
 fn environment_values_are_validated_too() {
-    let out = Command::new(GRACE)
+    let out = grace_command()
         .env("GRACE_PERIOD", "soon")
         .arg("true")
         .output()

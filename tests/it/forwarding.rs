@@ -3,7 +3,9 @@
 
 use nix::sys::signal::Signal;
 
-use crate::common::{Init, MODES, Mode, TempDir, marker, skip_unless_mode};
+use crate::common::{
+    Init, MODES, Mode, TempDir, marker, qemu, skip_child_mode_if_emulated, skip_unless_mode,
+};
 
 const FORWARDED: [(Signal, &str); 7] = [
     (Signal::SIGHUP, "SIGHUP"),
@@ -92,7 +94,7 @@ fn group_mode_reaches_a_grandchild() {
             .command([
                 "sh",
                 "-c",
-                &GROUP_SCRIPT.replace("$T", crate::common::TESTAPP),
+                &GROUP_SCRIPT.replace("$T", crate::common::testapp()),
                 &m,
             ])
             .spawn();
@@ -114,6 +116,7 @@ fn group_mode_reaches_a_grandchild() {
 fn child_mode_reaches_only_the_child() {
     for mode in MODES {
         skip_unless_mode!(mode);
+        skip_child_mode_if_emulated!(mode, qemu::NO_SUBREAPER);
         let dir = TempDir::new("child");
         let m = dir.file("m");
         let mut run = Init::new(mode)
@@ -121,7 +124,7 @@ fn child_mode_reaches_only_the_child() {
             .command([
                 "sh",
                 "-c",
-                &GROUP_SCRIPT.replace("$T", crate::common::TESTAPP),
+                &GROUP_SCRIPT.replace("$T", crate::common::testapp()),
                 &m,
             ])
             .spawn();

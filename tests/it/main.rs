@@ -1,6 +1,8 @@
 //! Integration tests: the real `grace` binary around the fake app
-//! (`src/bin/testapp.rs`), as a plain child of the test (a subreaper) and
-//! as PID 1 of a new PID namespace. One binary, one module per concern.
+//! (`tests/testapp`, a project of its own), as a plain child of the test (a
+//! subreaper) and as PID 1 of a new PID namespace. One binary, one module
+//! per concern. `common` says how to test another build (arm64 under
+//! qemu-user: tests/it/QEMU.md).
 
 mod common;
 

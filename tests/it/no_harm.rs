@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::common::{
-    Init, MODES, Mode, SOON, TESTAPP, TempDir, alive, eventually, marker, pid_of, processes,
-    skip_unless_mode,
+    Init, MODES, Mode, SOON, TempDir, alive, eventually, marker, pid_of, processes, qemu,
+    skip_child_mode_if_emulated, skip_if_emulated, skip_unless_mode, testapp,
 };
 
 /// A pipe whose read end is gone: a write to it raises SIGPIPE.
@@ -139,6 +139,7 @@ fn a_stalled_log_reader_does_not_hold_up_the_deadline() {
 fn dropped_log_lines_are_counted_in_the_report() {
     for mode in MODES {
         skip_unless_mode!(mode);
+        skip_child_mode_if_emulated!(mode, qemu::WARNING_DROPPED);
         let (mut reader, held, stderr) = full_pipe();
         // The app's own stderr goes elsewhere: only grace writes to the pipe.
         let script = "exec 2>/dev/null; trap 'echo got; read x; exit 0' TERM; \
@@ -180,6 +181,7 @@ fn dropped_log_lines_are_counted_in_the_report() {
 /// they reach the app, and grace lives on.
 #[test]
 fn faults_sent_with_kill_reach_the_app_and_grace_lives_on() {
+    skip_if_emulated!(qemu::LOST_FAULT);
     for mode in MODES {
         skip_unless_mode!(mode);
         let dir = TempDir::new("faults");
@@ -226,7 +228,7 @@ fn a_rule_from_a_fault_signal_works() {
 #[test]
 fn a_rule_that_cannot_work_is_refused() {
     for rule in ["KILL:TERM", "STOP:TERM", "TTIN:TERM", "CHLD:HUP"] {
-        let out = std::process::Command::new(crate::common::GRACE)
+        let out = crate::common::grace_command()
             .args(["--map-signal", rule, "--", "true"])
             .output()
             .expect("run grace");
@@ -235,7 +237,7 @@ fn a_rule_that_cannot_work_is_refused() {
         assert_eq!(err.lines().count(), 1, "{rule}: {err}");
         assert!(err.contains(rule), "{rule}: {err}");
     }
-    let out = std::process::Command::new(crate::common::GRACE)
+    let out = crate::common::grace_command()
         .args(["--", "true"])
         .env("GRACE_MAP_SIGNAL", "HUP:USR1,KILL:TERM")
         .output()
@@ -251,6 +253,7 @@ fn a_rule_that_cannot_work_is_refused() {
 fn a_tree_forking_through_the_deadline_is_killed_to_the_last() {
     for mode in MODES {
         skip_unless_mode!(mode);
+        skip_child_mode_if_emulated!(mode, qemu::NO_SUBREAPER);
         let token = format!("storm-{}-{mode:?}", std::process::id());
         let mut run = Init::new(mode)
             .args(["--grace-period", "150ms"])
@@ -296,7 +299,8 @@ fn pid1_without_its_own_proc_still_stops_escaped_daemons() {
     }
     let dir = TempDir::new("foreign-proc");
     let m = dir.file("m");
-    let script = format!("setsid {TESTAPP} trap TERM --marker {m} & exec {TESTAPP} trap TERM");
+    let t = testapp();
+    let script = format!("setsid {t} trap TERM --marker {m} & exec {t} trap TERM");
     let mut run = Init::new(Mode::Child)
         .wrapper(&["unshare", "--pid", "--fork"])
         .args(["--grace-period", "30s"])
@@ -345,9 +349,10 @@ fn pid1_without_its_own_proc_still_stops_escaped_daemons() {
 /// before the exec long enough to stop the child in it.
 #[test]
 fn a_child_stopped_before_its_exec_does_not_hang_grace() {
+    skip_if_emulated!(qemu::SECCOMP_STOPS_QEMU);
     let path = format!("{}/bin:/usr/bin", "/n:".repeat(30_000));
     let mut run = Init::new(Mode::Child)
-        .wrapper(&[TESTAPP, "deny", "clone3", "--"])
+        .wrapper(&[testapp(), "deny", "clone3", "--"])
         .env("PATH", &path)
         .command(["true"])
         .spawn();

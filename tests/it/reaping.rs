@@ -6,7 +6,9 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use crate::common::{Init, MODES, Mode, eventually, processes, skip_unless_mode};
+use crate::common::{
+    Init, MODES, Mode, eventually, processes, qemu, skip_child_mode_if_emulated, skip_unless_mode,
+};
 
 fn zombies_of(parent: Pid) -> usize {
     processes()
@@ -19,6 +21,7 @@ fn zombies_of(parent: Pid) -> usize {
 fn two_hundred_orphans_are_reaped() {
     for mode in MODES {
         skip_unless_mode!(mode);
+        skip_child_mode_if_emulated!(mode, qemu::NO_SUBREAPER);
         let mut run = Init::new(mode)
             .args(["-v"])
             .app(&["orphans", "200"])
@@ -62,6 +65,7 @@ fn two_hundred_orphans_are_reaped() {
 fn orphans_left_when_the_main_child_exits_are_reaped_before_grace_exits() {
     for mode in MODES {
         skip_unless_mode!(mode);
+        skip_child_mode_if_emulated!(mode, qemu::NO_SUBREAPER);
         // sh starts a background sleeper and exits at once: an orphan (it
         // may get the drain's TERM before it even prints `ready`).
         let mut run = Init::new(mode)

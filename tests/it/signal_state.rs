@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use crate::common::{
-    GRACE, Init, MODES, Mode, SOON, TESTAPP, TempDir, eventually, skip_unless_mode,
+    Init, MODES, Mode, SOON, TempDir, eventually, grace_sh, grace_words, qemu, skip_if_emulated,
+    skip_unless_mode, testapp,
 };
 
 fn report(lines: &[String]) -> HashMap<String, String> {
@@ -69,10 +70,11 @@ const WRAPPER: [&str; 3] = [
 
 #[test]
 fn inherited_mask_and_ignored_signals_pass_through() {
+    skip_if_emulated!(qemu::HOST_DISPOSITIONS);
     // Without grace: the reference.
     let bare = std::process::Command::new(WRAPPER[0])
         .args(&WRAPPER[1..])
-        .arg(TESTAPP)
+        .arg(testapp())
         .args(SIGNAL_STATE)
         .arg(STATUS)
         .output()
@@ -88,7 +90,7 @@ fn inherited_mask_and_ignored_signals_pass_through() {
     assert_eq!(bare["SigIgn"], "0000000000000804");
     for mode in MODES {
         skip_unless_mode!(mode);
-        let wrapper: Vec<&str> = WRAPPER.iter().copied().chain([TESTAPP]).collect();
+        let wrapper: Vec<&str> = WRAPPER.iter().copied().chain([testapp()]).collect();
         let mut run = Init::new(mode)
             .wrapper(&wrapper)
             .command(SIGNAL_STATE.iter().chain(&[STATUS]))
@@ -103,8 +105,10 @@ fn inherited_mask_and_ignored_signals_pass_through() {
 
 #[test]
 fn nohup_still_ignores_hup() {
+    skip_if_emulated!(qemu::HOST_DISPOSITIONS);
     let out = std::process::Command::new("nohup")
-        .args([GRACE, "--"])
+        .args(grace_words())
+        .arg("--")
         .args(SIGNAL_STATE)
         .arg(STATUS)
         .output()
@@ -130,7 +134,8 @@ fn grace_pins_no_directory_and_holds_no_inherited_descriptor() {
         .custom_flags(nix::libc::O_NONBLOCK)
         .open(&fifo)
         .expect("open fifo");
-    let script = format!("exec 3>{fifo}; exec {GRACE} -- sh -c 'exec 3>&-; exec {TESTAPP} sleep'");
+    let (grace, t) = (grace_sh(), testapp());
+    let script = format!("exec 3>{fifo}; exec {grace} -- sh -c 'exec 3>&-; exec {t} sleep'");
     let mut run = Init::new(Mode::Child)
         .command(["sh", "-c", &script])
         .spawn_raw();
@@ -178,7 +183,7 @@ fn the_c_librarys_signals_pass_through_at_their_default() {
     for mode in MODES {
         skip_unless_mode!(mode);
         let mut run = Init::new(mode)
-            .wrapper(&[TESTAPP, "libc-default", "--"])
+            .wrapper(&[testapp(), "libc-default", "--"])
             .command(SIGNAL_STATE.iter().chain(&[STATUS]))
             .spawn();
         let line = run.wait_for_line("SigIgn");
@@ -201,9 +206,10 @@ fn seccomp_refusals_do_not_stop_grace() {
         "clone3,close_range,pidfd_open,pidfd_send_signal,prctl",
         "--",
     ];
+    skip_if_emulated!(qemu::SECCOMP_STOPS_QEMU);
     for mode in MODES {
         skip_unless_mode!(mode);
-        let mut wrapper = vec![TESTAPP];
+        let mut wrapper = vec![testapp()];
         wrapper.extend(DENY);
         let mut run = Init::new(mode)
             .wrapper(&wrapper)

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::common::{
-    Init, MODES, Mode, TESTAPP, TempDir, alive, eventually, marker, pid_of, skip_unless_mode,
-    unix_ms,
+    Init, MODES, Mode, TempDir, alive, eventually, grace_sh, marker, pid_of, qemu,
+    skip_child_mode_if_emulated, skip_if_emulated, skip_unless_mode, testapp, unix_ms,
 };
 
 #[test]
@@ -85,6 +85,7 @@ fn shell_without_exec_stops_both_background_apps() {
 fn main_exit_drains_the_group_and_keeps_its_code() {
     for mode in MODES {
         skip_unless_mode!(mode);
+        skip_child_mode_if_emulated!(mode, qemu::NO_SUBREAPER);
         let dir = TempDir::new("drain");
         let m = dir.file("m");
         let mut run = Init::new(mode)
@@ -111,6 +112,7 @@ fn main_exit_drains_the_group_and_keeps_its_code() {
 
 #[test]
 fn drain_never_waits_longer_than_the_grace_period() {
+    skip_if_emulated!(qemu::NO_SUBREAPER);
     let mut run = Init::new(Mode::Child)
         .args(["--grace-period", "1s"])
         .app(&["run-then", "4", "ignore-term"])
@@ -189,6 +191,7 @@ fn a_second_stop_signal_ends_the_delay() {
 
 #[test]
 fn main_exit_during_the_delay_ends_it() {
+    skip_if_emulated!(qemu::NO_SUBREAPER);
     let mut run = Init::new(Mode::Child)
         .args(["--stop-delay", "20s", "--grace-period", "30s"])
         .app(&["run-then", "0", "sleep"])
@@ -285,6 +288,7 @@ fn exit_code_map_applies_last() {
 fn json_report_is_one_parseable_object() {
     for mode in MODES {
         skip_unless_mode!(mode);
+        skip_child_mode_if_emulated!(mode, qemu::NO_SUBREAPER);
         let mut run = Init::new(mode)
             .args(["--log-format", "json", "--grace-period", "1s"])
             .sh("$T ignore-term & $T trap TERM & wait")
@@ -329,9 +333,9 @@ fn parent_death_runs_the_stop() {
     let m = dir.file("m");
     let pidfile = dir.file("grace.pid");
     // sh starts grace in the background and waits; the test kills sh.
+    let (grace, t) = (grace_sh(), testapp());
     let script = format!(
-        "{} --parent-death-stop -- {TESTAPP} trap TERM --marker {m} & echo $! > {pidfile}; wait",
-        crate::common::GRACE
+        "{grace} --parent-death-stop -- {t} trap TERM --marker {m} & echo $! > {pidfile}; wait"
     );
     let mut run = Init::new(Mode::Child)
         .command(["sh", "-c", &script])
@@ -359,6 +363,7 @@ fn parent_death_runs_the_stop() {
 fn what_the_stop_could_not_reach_is_told_at_the_drain() {
     for mode in MODES {
         skip_unless_mode!(mode);
+        skip_child_mode_if_emulated!(mode, qemu::NO_SUBREAPER);
         let dir = TempDir::new("untold");
         let m = dir.file("m");
         // The handler waits for a line, sent once grace has logged the stop

@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use crate::common::{GRACE, TESTAPP, TempDir};
+use crate::common::{TempDir, grace_command, grace_sh, testapp};
 
 /// Runs the shell command `inner` on a fresh pseudo-terminal with
 /// script(1) and returns what it printed, once it has exited 0. `None`
@@ -54,7 +54,9 @@ fn job_on_a_terminal(shell: &str, job: &str) -> Option<String> {
 #[test]
 fn the_child_gets_the_terminal_foreground() {
     const RUNS: usize = 100;
-    let inner = format!("for i in $(seq {RUNS}); do {GRACE} -- {TESTAPP} report || exit 1; done");
+    let grace = grace_sh();
+    let t = testapp();
+    let inner = format!("for i in $(seq {RUNS}); do {grace} -- {t} report || exit 1; done");
     let Some(text) = on_a_terminal(&inner) else {
         return;
     };
@@ -73,7 +75,9 @@ fn the_child_gets_the_terminal_foreground() {
 /// on, so the job has its own group) leaves the terminal with the shell.
 #[test]
 fn grace_in_the_background_leaves_the_terminal_alone() {
-    let inner = format!("sh -c 'set -m; {GRACE} -- {TESTAPP} report & wait'");
+    let grace = grace_sh();
+    let t = testapp();
+    let inner = format!("sh -c 'set -m; {grace} -- {t} report & wait'");
     let Some(text) = on_a_terminal(&inner) else {
         return;
     };
@@ -88,8 +92,8 @@ fn grace_in_the_background_leaves_the_terminal_alone() {
 /// child is in no terminal's foreground.
 #[test]
 fn without_a_terminal_grace_takes_no_terminal_step() {
-    let out = Command::new(GRACE)
-        .args(["-vv", "--", TESTAPP, "report"])
+    let out = grace_command()
+        .args(["-vv", "--", testapp(), "report"])
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run");
@@ -102,9 +106,11 @@ fn without_a_terminal_grace_takes_no_terminal_step() {
 
 #[test]
 fn the_terminal_is_given_back_when_grace_exits() {
+    let grace = grace_sh();
+    let t = testapp();
     // The shell's own command after grace runs in the shell's group: it is
     // in the foreground again only if grace handed the terminal back.
-    let inner = format!("{GRACE} -- {TESTAPP} report; echo after; {TESTAPP} report");
+    let inner = format!("{grace} -- {t} report; echo after; {t} report");
     let Some(text) = on_a_terminal(&inner) else {
         return;
     };
@@ -124,11 +130,13 @@ fn the_terminal_is_given_back_when_grace_exits() {
 /// terminal to the child before it forwards the shell's SIGCONT.
 #[test]
 fn fg_hands_the_terminal_to_the_child() {
+    let grace = grace_sh();
+    let t = testapp();
     for shell in SHELLS {
         // Wait until the shell itself reports the job stopped (polled: no
         // sleep), then `fg`.
         let job = format!(
-            "{GRACE} -- sh -c 'kill -TSTP $$; exec {TESTAPP} report' &\n\
+            "{grace} -- sh -c 'kill -TSTP $$; exec {t} report' &\n\
              until jobs > jobs.txt && grep -q Stopped jobs.txt; do :; done\n\
              fg\n"
         );
@@ -147,13 +155,14 @@ fn fg_hands_the_terminal_to_the_child() {
 /// read from the terminal, gets the terminal and is woken by grace.
 #[test]
 fn fg_on_a_running_job_lets_the_child_read() {
+    let grace = grace_sh();
     for shell in SHELLS {
         // The shell runs `fg` once the child has started (in the
         // background: grace was); the child waits until the terminal's
         // foreground group is no longer the shell's ($1; field 8 of stat),
         // that is until `fg` ran, and only then reads.
         let job = format!(
-            "{GRACE} -- sh -c '\
+            "{grace} -- sh -c '\
              : > started; \
              until awk -v s=\"$1\" \"{{ exit (\\$8 == s) }}\" /proc/self/stat; do :; done; \
              read x; echo \"read done\"' child $$ &\n\
@@ -171,9 +180,11 @@ fn fg_on_a_running_job_lets_the_child_read() {
 /// and `fg` resumes both, the child in the foreground.
 #[test]
 fn a_stopped_child_stops_grace_for_the_shell() {
+    let grace = grace_sh();
+    let t = testapp();
     for shell in SHELLS {
         let job = format!(
-            "{GRACE} -- sh -c 'kill -TSTP $$; exec {TESTAPP} report'\n\
+            "{grace} -- sh -c 'kill -TSTP $$; exec {t} report'\n\
              echo \"stopped with $?\"\n\
              fg\n\
              echo \"done with $?\"\n"
@@ -197,7 +208,9 @@ fn a_stopped_child_stops_grace_for_the_shell() {
 /// fails, grace hands the terminal back before it exits 127.
 #[test]
 fn a_failed_exec_gives_the_terminal_back() {
-    let inner = format!("{GRACE} -- /nonexistent; echo code=$?; {TESTAPP} report");
+    let grace = grace_sh();
+    let t = testapp();
+    let inner = format!("{grace} -- /nonexistent; echo code=$?; {t} report");
     let Some(text) = on_a_terminal(&inner) else {
         return;
     };

@@ -4,18 +4,22 @@
 
 use nix::sys::signal::Signal;
 
-use crate::common::{Init, MODES, Mode, TESTAPP, TempDir, alive, marker, pid_of, skip_unless_mode};
+use crate::common::{
+    Init, MODES, Mode, TempDir, alive, marker, pid_of, qemu, skip_child_mode_if_emulated,
+    skip_unless_mode, testapp,
+};
 
 #[test]
 fn setsid_daemon_runs_its_handler_at_a_stop() {
     for mode in MODES {
         skip_unless_mode!(mode);
+        skip_child_mode_if_emulated!(mode, qemu::NO_SUBREAPER);
         let dir = TempDir::new("setsid");
         let (md, mm) = (dir.file("daemon"), dir.file("main"));
         // util-linux setsid -f: fork, new session, exec; the shell goes on.
-        let script = format!(
-            "setsid -f {TESTAPP} trap TERM --marker {md}; exec {TESTAPP} trap TERM --marker {mm}"
-        );
+        let t = testapp();
+        let script =
+            format!("setsid -f {t} trap TERM --marker {md}; exec {t} trap TERM --marker {mm}");
         let mut run = Init::new(mode)
             .args(["--grace-period", "5s"])
             .command(["sh", "-c", &script])
@@ -49,7 +53,9 @@ fn a_daemon_whose_parent_dies_of_the_stop_still_gets_it() {
     const RUNS: usize = 25;
     for mode in MODES {
         skip_unless_mode!(mode);
-        let script = format!("setsid {TESTAPP} trap TERM & wait");
+        skip_child_mode_if_emulated!(mode, qemu::NO_SUBREAPER);
+        let t = testapp();
+        let script = format!("setsid {t} trap TERM & wait");
         for i in 0..RUNS {
             let mut run = Init::new(mode)
                 .args(["--grace-period", "3s"])
@@ -75,12 +81,13 @@ fn a_daemon_whose_parent_dies_of_the_stop_still_gets_it() {
 fn the_drain_after_a_stop_signals_no_daemon_twice() {
     for mode in MODES {
         skip_unless_mode!(mode);
+        skip_child_mode_if_emulated!(mode, qemu::NO_SUBREAPER);
         let dir = TempDir::new("twice");
         let md = dir.file("daemon");
         // The daemon records every TERM and keeps running until SIGKILL.
-        let script = format!(
-            "setsid -f {TESTAPP} trap TERM --exit-on none --marker {md}; exec {TESTAPP} trap TERM"
-        );
+        let t = testapp();
+        let script =
+            format!("setsid -f {t} trap TERM --exit-on none --marker {md}; exec {t} trap TERM");
         let mut run = Init::new(mode)
             .args(["--grace-period", "1s"])
             .command(["sh", "-c", &script])
@@ -98,7 +105,9 @@ fn the_drain_after_a_stop_signals_no_daemon_twice() {
 fn stubborn_setsid_daemon_is_killed_and_named() {
     for mode in MODES {
         skip_unless_mode!(mode);
-        let script = format!("setsid -f {TESTAPP} ignore-term; exec {TESTAPP} trap TERM");
+        skip_child_mode_if_emulated!(mode, qemu::NO_SUBREAPER);
+        let t = testapp();
+        let script = format!("setsid -f {t} ignore-term; exec {t} trap TERM");
         let mut run = Init::new(mode)
             .args(["--grace-period", "1s"])
             .command(["sh", "-c", &script])
@@ -122,12 +131,13 @@ fn stubborn_setsid_daemon_is_killed_and_named() {
 #[test]
 fn a_process_beside_grace_survives() {
     // Started by the test, in the test's own session: not under grace.
-    let mut sibling = std::process::Command::new(TESTAPP)
+    let mut sibling = std::process::Command::new(testapp())
         .arg("sleep")
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("spawn sibling");
-    let script = format!("setsid -f {TESTAPP} ignore-term; exec {TESTAPP} ignore-term");
+    let t = testapp();
+    let script = format!("setsid -f {t} ignore-term; exec {t} ignore-term");
     let mut run = Init::new(Mode::Child)
         .args(["--grace-period", "500ms"])
         .command(["sh", "-c", &script])
