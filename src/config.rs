@@ -276,6 +276,11 @@ mod tests {
         };
         assert_eq!(nginx.map(sig("TERM")), Some(sig("QUIT")));
         assert_eq!(nginx.map(sig("INT")), Some(sig("QUIT")));
+        assert_eq!(
+            nginx.map(sig("HUP")),
+            Some(sig("HUP")),
+            "only the stop signals"
+        );
         assert!(
             nginx.is_stop(sig("QUIT")),
             "STOPSIGNAL QUIT images still stop"

@@ -383,7 +383,9 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         source.wait(state.next_deadline()).map_err(Error::Poll)?;
     };
 
-    if children_left && matches!(state.phase, Phase::Killing { .. }) {
+    if children_left {
+        // Only a give-up leaves children behind: every other exit waits for
+        // the last of them.
         sup.name_survivors();
     }
     sup.report.finish(&state, main, code);
@@ -1037,6 +1039,28 @@ mod tests {
         );
         assert_eq!(s.phase, Phase::Stopping);
         assert_eq!(s.next_deadline(), Some(secs(t0, 10)));
+    }
+
+    #[test]
+    fn main_exit_during_delay_drains_with_the_delayed_signal() {
+        // INT is forwarded as INT; the drain signal alone would be TERM.
+        let mut c = cfg();
+        c.stop_delay = Duration::from_secs(3);
+        let (t0, mut s) = (Instant::now(), State::new());
+        assert_eq!(step(&mut s, Event::Signal(Signal::INT), &c, t0), None);
+        assert_eq!(
+            step(&mut s, main_exit(EXITED_0, true), &c, secs(t0, 1)),
+            Some(Action::Drain(Signal::INT))
+        );
+    }
+
+    #[test]
+    fn all_gone_without_the_main_status_is_not_an_exit() {
+        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
+        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
+        step(&mut s, Event::Tick, &c, secs(t0, 10));
+        assert!(matches!(s.phase, Phase::Killing { .. }));
+        assert_eq!(step(&mut s, Event::AllGone, &c, secs(t0, 10)), None);
     }
 
     #[test]

@@ -350,6 +350,19 @@ fn pid1_without_its_own_proc_still_stops_escaped_daemons() {
 #[test]
 fn a_child_stopped_before_its_exec_does_not_hang_grace() {
     skip_if_emulated!(qemu::SECCOMP_STOPS_QEMU);
+    // Only a build whose posix_spawn gives up on a refused clone3 (glibc's)
+    // can be made to fork; musl's spawns with clone, and its child has no
+    // terminal to take a Ctrl-Z from.
+    let forked = std::process::Command::new(testapp())
+        .args(["deny", "clone3", "--"])
+        .args(crate::common::grace_words())
+        .args(["-vv", "--", "true"])
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stderr).contains("forking instead"));
+    if !forked {
+        eprintln!("SKIPPED: this build of grace does not fork when clone3 is refused (musl)");
+        return;
+    }
     let path = format!("{}/bin:/usr/bin", "/n:".repeat(30_000));
     let mut run = Init::new(Mode::Child)
         .wrapper(&[testapp(), "deny", "clone3", "--"])
@@ -387,4 +400,47 @@ fn a_child_stopped_before_its_exec_does_not_hang_grace() {
     run.signal(Signal::SIGTERM);
     let code = run.wait();
     assert_eq!(code, 143, "{}", run.stderr());
+}
+
+/// A process that SIGKILL cannot end (here: frozen by the v1 cgroup
+/// freezer, which holds even a SIGKILL until it thaws) is waited for 2 s,
+/// then grace exits and its report names it.
+#[test]
+fn survivors_of_sigkill_are_named_in_the_report() {
+    skip_if_emulated!(qemu::NO_SUBREAPER);
+    let root = std::path::Path::new("/sys/fs/cgroup/freezer");
+    if !root.join("cgroup.procs").exists() {
+        eprintln!("SKIPPED: no cgroup v1 freezer here (cgroup v2 lets SIGKILL through a freeze)");
+        return;
+    }
+    let cgroup = root.join(format!("grace-it-{}", std::process::id()));
+    std::fs::create_dir_all(&cgroup).expect("create a freezer cgroup");
+    let mut run = Init::new(Mode::Child)
+        .args(["--grace-period", "100ms"])
+        .app(&["ignore-term"])
+        .spawn();
+    let app = pid_of(&run.wait_for_line("ready"));
+    std::fs::write(cgroup.join("cgroup.procs"), app.to_string()).expect("move the app");
+    std::fs::write(cgroup.join("freezer.state"), "FROZEN").expect("freeze");
+    eventually(SOON, "the app is frozen", || {
+        std::fs::read_to_string(cgroup.join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN")
+    });
+    run.signal(Signal::SIGTERM);
+    // The frozen app holds grace's pipes: read the report, thaw, then wait.
+    run.wait_for_stderr("event=shutdown");
+    let stderr = run.stderr();
+    let _ = std::fs::write(cgroup.join("freezer.state"), "THAWED");
+    let code = run.wait();
+    eventually(SOON, "the app died once thawed", || !alive(app));
+    let _ = std::fs::remove_dir(&cgroup);
+    assert_eq!(code, 137, "{stderr}");
+    let report = stderr
+        .lines()
+        .find(|l| l.contains("event=shutdown"))
+        .unwrap_or_else(|| panic!("no report:\n{stderr}"));
+    assert!(report.contains("survivors=1"), "{report}");
+    assert!(
+        report.contains(&format!("survivor_pids={app}:testapp")),
+        "{report}"
+    );
 }

@@ -356,6 +356,48 @@ fn parent_death_runs_the_stop() {
     run.wait_for_stderr("reason=\"parent died\"");
 }
 
+/// Without `--parent-death-stop`, the parent's death changes nothing: the
+/// app keeps running (no TERM reaches it before the real-time signal sent
+/// after the death), and a later TERM is a plain stop, reported as such.
+#[test]
+fn without_the_flag_parent_death_stops_nothing() {
+    let dir = TempDir::new("no-pdeath");
+    let m = dir.file("m");
+    let pidfile = dir.file("grace.pid");
+    let (grace, t) = (grace_sh(), testapp());
+    let script = format!(
+        "{grace} -- {t} trap TERM,35 --exit-on TERM --marker {m} & echo $! > {pidfile}; wait"
+    );
+    let mut run = Init::new(Mode::Child)
+        .command(["sh", "-c", &script])
+        .spawn_raw();
+    run.wait_for_line("ready");
+    let grace: i32 = std::fs::read_to_string(&pidfile)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    let grace = nix::unistd::Pid::from_raw(grace);
+    let parent = run.outer_pid();
+    nix::sys::signal::kill(parent, Signal::SIGKILL).expect("kill the parent");
+    eventually(Duration::from_secs(10), "grace was re-parented", || {
+        crate::common::proc_info(grace).is_some_and(|p| p.ppid != parent.as_raw())
+    });
+    // Real-time signals are taken after every pending standard one: a TERM
+    // raised by the parent's death would reach the app first.
+    crate::common::send_raw(grace, 35);
+    eventually(Duration::from_secs(10), "the app got signal 35", || {
+        !marker(&m).is_empty()
+    });
+    assert!(marker(&m)[0].starts_with("SIG35"), "{:?}", marker(&m));
+    nix::sys::signal::kill(grace, Signal::SIGTERM).expect("TERM to grace");
+    eventually(Duration::from_secs(10), "grace exited", || !alive(grace));
+    run.wait_for_stderr("event=shutdown");
+    let stderr = run.stderr();
+    assert!(stderr.contains("reason=SIGTERM"), "{stderr}");
+    assert!(!stderr.contains("parent died"), "{stderr}");
+}
+
 /// A process that appears after the stop read the tree (the app starts a
 /// daemon in its TERM handler) is told at the drain, when the main child
 /// exits: once, and long before the deadline.
