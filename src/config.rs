@@ -255,6 +255,8 @@ mod tests {
         ] {
             let err = parse_signal_rule(bad).expect_err(bad);
             assert!(err.contains(bad), "{err}");
+            let uncatchable = bad.starts_with("KILL") || bad.starts_with("STOP");
+            assert_eq!(err.contains("cannot be caught"), uncatchable, "{err}");
         }
         // Every other signal works, the faults included.
         for good in ["SYS:HUP", "SEGV:USR1", "PIPE:none", "TERM:KILL"] {

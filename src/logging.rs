@@ -367,6 +367,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn levels_and_formats_parse() {
+        for (text, level) in [
+            ("off", Level::Off),
+            ("error", Level::Error),
+            ("warn", Level::Warn),
+            ("WARNING", Level::Warn),
+            ("info", Level::Info),
+            (" Debug ", Level::Debug),
+            ("trace", Level::Trace),
+        ] {
+            assert_eq!(Level::parse(text), Ok(level), "{text}");
+        }
+        assert!(Level::parse("loud").is_err());
+        assert_eq!(Format::parse("JSON"), Ok(Format::Json));
+        assert_eq!(Format::parse("text"), Ok(Format::Text));
+        assert!(Format::parse("yaml").is_err());
+    }
+
+    #[test]
     fn json_escaping() {
         let mut s = String::new();
         json_string(&mut s, "a\"b\\c\nd\u{1}é");

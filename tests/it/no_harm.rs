@@ -444,3 +444,33 @@ fn survivors_of_sigkill_are_named_in_the_report() {
         "{report}"
     );
 }
+
+/// stderr a regular file (`2>>grace.log`): written as it is, nothing
+/// dropped, and the report is there once grace exits.
+#[test]
+fn a_log_file_gets_every_line() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let dir = TempDir::new("log-file");
+        let path = dir.file("grace.log");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .expect("log file");
+        let mut run = Init::new(mode)
+            .stderr_to(OwnedFd::from(file))
+            .app(&["trap", "TERM"])
+            .spawn();
+        run.wait_for_line("ready");
+        run.signal(Signal::SIGTERM);
+        assert_eq!(run.wait(), 0, "{mode:?}");
+        let log = std::fs::read_to_string(&path).expect("read the log");
+        let report = log
+            .lines()
+            .find(|l| l.contains("event=shutdown"))
+            .unwrap_or_else(|| panic!("{mode:?}: no report in {log:?}"));
+        assert!(report.contains("logs_dropped=0"), "{mode:?}: {report}");
+        assert!(log.contains("grace: stopping"), "{mode:?}: {log}");
+    }
+}

@@ -341,12 +341,7 @@ fn parent_death_runs_the_stop() {
         .command(["sh", "-c", &script])
         .spawn_raw();
     run.wait_for_line("ready");
-    let grace: i32 = std::fs::read_to_string(&pidfile)
-        .expect("pid file")
-        .trim()
-        .parse()
-        .expect("pid");
-    let grace = nix::unistd::Pid::from_raw(grace);
+    let grace = pid_file(&pidfile);
     nix::sys::signal::kill(run.outer_pid(), Signal::SIGKILL).expect("kill the parent");
     eventually(Duration::from_secs(10), "the app got TERM", || {
         !marker(&m).is_empty()
@@ -372,12 +367,7 @@ fn without_the_flag_parent_death_stops_nothing() {
         .command(["sh", "-c", &script])
         .spawn_raw();
     run.wait_for_line("ready");
-    let grace: i32 = std::fs::read_to_string(&pidfile)
-        .expect("pid file")
-        .trim()
-        .parse()
-        .expect("pid");
-    let grace = nix::unistd::Pid::from_raw(grace);
+    let grace = pid_file(&pidfile);
     let parent = run.outer_pid();
     nix::sys::signal::kill(parent, Signal::SIGKILL).expect("kill the parent");
     eventually(Duration::from_secs(10), "grace was re-parented", || {
@@ -396,6 +386,19 @@ fn without_the_flag_parent_death_stops_nothing() {
     let stderr = run.stderr();
     assert!(stderr.contains("reason=SIGTERM"), "{stderr}");
     assert!(!stderr.contains("parent died"), "{stderr}");
+}
+
+/// The pid a script wrote to `path` (`echo $! > path`), once it is there:
+/// the app may say it is ready before the shell gets to write it.
+fn pid_file(path: &str) -> nix::unistd::Pid {
+    let mut pid = None;
+    eventually(Duration::from_secs(10), "the pid file", || {
+        pid = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.trim().parse().ok());
+        pid.is_some()
+    });
+    nix::unistd::Pid::from_raw(pid.unwrap_or_default())
 }
 
 /// A process that appears after the stop read the tree (the app starts a
