@@ -407,7 +407,6 @@ fn a_child_stopped_before_its_exec_does_not_hang_grace() {
 /// then grace exits and its report names it.
 #[test]
 fn survivors_of_sigkill_are_named_in_the_report() {
-    skip_if_emulated!(qemu::NO_SUBREAPER);
     let root = std::path::Path::new("/sys/fs/cgroup/freezer");
     if !root.join("cgroup.procs").exists() {
         eprintln!("SKIPPED: no cgroup v1 freezer here (cgroup v2 lets SIGKILL through a freeze)");
@@ -473,4 +472,80 @@ fn a_log_file_gets_every_line() {
         assert!(report.contains("logs_dropped=0"), "{mode:?}: {report}");
         assert!(log.contains("grace: stopping"), "{mode:?}: {log}");
     }
+}
+
+/// The deadline goes on whatever stderr is: the stop of an app that
+/// ignores TERM, with stderr `make_stderr()` (never read), ends in SIGKILL
+/// at the deadline and exit 137. `keep` holds what must stay open.
+fn deadline_holds_with_stderr<K>(mode: Mode, make_stderr: impl FnOnce() -> (K, OwnedFd)) {
+    let (keep, stderr) = make_stderr();
+    let mut run = Init::new(mode)
+        .args(["--grace-period", "500ms"])
+        .stderr_to(stderr)
+        .app(&["ignore-term"])
+        .spawn();
+    run.wait_for_line("ready");
+    run.signal(Signal::SIGTERM);
+    run.wait_for_line("got SIGTERM");
+    assert_eq!(run.wait(), 137, "{mode:?}");
+    drop(keep);
+}
+
+/// stderr a socket (journald's stream, a log driver's) whose buffer is
+/// full: grace sends without waiting, and the stop goes on.
+#[test]
+fn a_full_log_socket_does_not_hold_up_the_deadline() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        deadline_holds_with_stderr(mode, || {
+            let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+            // Fill grace's side towards ours, then make it blocking again,
+            // as a log driver's socket is.
+            theirs.set_nonblocking(true).expect("non-blocking");
+            let chunk = [b'x'; 4096];
+            while theirs.write(&chunk).is_ok() {}
+            theirs.set_nonblocking(false).expect("blocking again");
+            (ours, OwnedFd::from(theirs))
+        });
+    }
+}
+
+/// stderr a terminal whose output is stopped (Ctrl-S): grace writes through
+/// a non-blocking descriptor of its own, and the stop goes on.
+#[test]
+fn a_stopped_log_terminal_does_not_hold_up_the_deadline() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        deadline_holds_with_stderr(mode, || {
+            let pty = nix::pty::openpty(None, None).expect("openpty");
+            nix::sys::termios::tcflow(&pty.slave, nix::sys::termios::FlowArg::TCOOFF)
+                .expect("stop the terminal's output");
+            (pty.master, pty.slave)
+        });
+    }
+}
+
+/// stderr a pipe grace may not open again (another user made it): grace
+/// writes only when `poll` says the pipe can take a line, so a full one
+/// still does not hold up the stop.
+#[test]
+fn a_full_pipe_of_another_user_does_not_hold_up_the_deadline() {
+    let (reader, _, stderr) = full_pipe();
+    // grace as nobody: /proc/self/fd/2 of a root-made pipe is refused.
+    let mut run = Init::new(Mode::Child)
+        .wrapper(&[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ])
+        .args(["--grace-period", "500ms"])
+        .stderr_to(stderr)
+        .app(&["ignore-term"])
+        .spawn();
+    run.wait_for_line("ready");
+    run.signal(Signal::SIGTERM);
+    run.wait_for_line("got SIGTERM");
+    assert_eq!(run.wait(), 137);
+    drop(reader);
 }

@@ -230,3 +230,42 @@ fn seccomp_refusals_do_not_stop_grace() {
         assert_eq!(run.wait(), 0, "{mode:?}: {}", run.stderr());
     }
 }
+
+/// The child holds no descriptor of grace's own: the one grace opens on
+/// its stderr for logging is close-on-exec, so no descriptor of the child
+/// but 2 refers to that pipe. (Which other descriptors the child gets
+/// depends on what the test process holds at that instant.)
+#[test]
+fn the_child_inherits_no_descriptor_of_graces() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        // `ls` lists its own descriptors: what it was given, and its own.
+        let mut run = Init::new(mode)
+            .command(["ls", "-l", "/proc/self/fd"])
+            .spawn();
+        assert_eq!(run.wait(), 0);
+        let fds: Vec<(String, String)> = run
+            .seen
+            .iter()
+            .filter_map(|l| l.split_once(" -> "))
+            .map(|(l, r)| {
+                (
+                    l.rsplit(' ').next().unwrap_or_default().to_owned(),
+                    r.to_owned(),
+                )
+            })
+            .collect();
+        let stderr = fds.iter().find(|(fd, _)| fd == "2").map_or_else(
+            || panic!("{mode:?}: no stderr in {fds:?}"),
+            |(_, t)| t.clone(),
+        );
+        let again: Vec<_> = fds
+            .iter()
+            .filter(|(fd, t)| fd != "2" && *t == stderr)
+            .collect();
+        assert!(
+            again.is_empty(),
+            "{mode:?}: grace's log descriptor leaked: {again:?}"
+        );
+    }
+}
