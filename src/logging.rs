@@ -299,6 +299,7 @@ impl Visit for Fields {
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
+        // Bare in JSON: the default would quote it through record_debug.
         self.raw(field, &value);
     }
 
@@ -365,6 +366,50 @@ fn json_string(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the layer writes for an event with fields of every kind.
+    fn rendered(format: Format, emit: impl FnOnce()) -> String {
+        use std::sync::{Arc, Mutex};
+        struct Capture(Arc<Mutex<String>>, Format);
+        impl<S: Subscriber> Layer<S> for Capture {
+            fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+                if let Ok(mut out) = self.0.lock() {
+                    out.push_str(&render(self.1, event));
+                }
+            }
+        }
+        let out = Arc::new(Mutex::new(String::new()));
+        let subscriber = tracing_subscriber::registry().with(Capture(Arc::clone(&out), format));
+        tracing::subscriber::with_default(subscriber, emit);
+        out.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn renders_fields_of_every_kind() {
+        let emit = || {
+            tracing::warn!(
+                n = 3u64,
+                i = -2i64,
+                f = 1.25,
+                g = -0.5,
+                z = 0.0,
+                b = true,
+                s = "a b",
+                t = "x",
+                "m {}",
+                1
+            );
+        };
+        assert_eq!(
+            rendered(Format::Text, emit),
+            "grace: warning: m 1 n=3 i=-2 f=1.250000 g=-0.500000 z=0.000000 b=true s=\"a b\" t=x\n"
+        );
+        assert_eq!(
+            rendered(Format::Json, emit),
+            "{\"logger\":\"grace\",\"level\":\"warn\",\"message\":\"m 1\",\"n\":3,\"i\":-2,\
+             \"f\":1.250000,\"g\":-0.500000,\"z\":0.000000,\"b\":true,\"s\":\"a b\",\"t\":\"x\"}\n"
+        );
+    }
 
     #[test]
     fn levels_and_formats_parse() {
