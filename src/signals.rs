@@ -321,6 +321,8 @@ mod tests {
             ("QUIT", 3),
             ("WINCH", 28),
             ("iot", 6),
+            ("POLL", 29),
+            ("cld", 17),
             ("RTMIN", 34),
             ("RTMIN+3", 37),
             ("SIGRTMIN+30", 64),
@@ -351,6 +353,9 @@ mod tests {
         assert_eq!(Signal(34).to_string(), "SIGRTMIN");
         assert_eq!(Signal(37).to_string(), "SIGRTMIN+3");
         assert_eq!(Signal(63).to_string(), "SIGRTMAX-1");
+        assert_eq!(Signal(64).to_string(), "SIGRTMAX");
+        assert_eq!(Signal(49).to_string(), "SIGRTMIN+15");
+        assert_eq!(Signal(50).to_string(), "SIGRTMAX-14");
         assert_eq!(Signal(32).to_string(), "SIG32");
     }
 

@@ -444,3 +444,33 @@ fn what_the_stop_could_not_reach_is_told_at_the_drain() {
         );
     }
 }
+
+/// The report counts what it forwarded, in the order first seen, and the
+/// stop's line names its reason.
+#[test]
+fn the_report_counts_forwarded_signals() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let mut run = Init::new(mode).app(&["trap", "HUP,USR1,TERM"]).spawn();
+        run.wait_for_line("ready");
+        for (sig, name) in [
+            (Signal::SIGHUP, "got SIGHUP"),
+            (Signal::SIGUSR1, "got SIGUSR1"),
+            (Signal::SIGHUP, "got SIGHUP"),
+        ] {
+            run.signal(sig);
+            run.wait_for_line(name);
+        }
+        run.signal(Signal::SIGTERM);
+        assert_eq!(run.wait(), 0, "{mode:?}");
+        let stderr = run.stderr();
+        assert!(
+            stderr.contains("grace: stopping reason=SIGTERM "),
+            "{mode:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(" forwarded=SIGHUPx2,SIGUSR1,SIGTERM "),
+            "{mode:?}: {stderr}"
+        );
+    }
+}
