@@ -10,6 +10,7 @@ mod config;
 mod error;
 mod exit;
 mod logging;
+mod machine;
 mod reaper;
 mod report;
 mod signals;

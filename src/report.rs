@@ -8,8 +8,9 @@ use std::time::Instant;
 
 use nix::unistd::Pid;
 
+use crate::machine::{Reason, State};
 use crate::signals::Signal;
-use crate::supervisor::{State, millis};
+use crate::supervisor::millis;
 
 /// How many killed processes the report names; the rest are counted.
 const NAMED: usize = 8;
@@ -37,27 +38,6 @@ fn names(procs: &[(i32, String)]) -> String {
             let _ = write!(out, "{sep}{pid}:{name}");
             out
         })
-}
-
-/// Why a stop began.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reason {
-    /// grace received this stop signal.
-    Signal(Signal),
-    /// grace's parent died (`--parent-death-stop`).
-    ParentDied,
-    /// The main child exited and left processes behind.
-    MainExited,
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Reason::Signal(s) => write!(f, "{s}"),
-            Reason::ParentDied => f.write_str("parent died"),
-            Reason::MainExited => f.write_str("main child exited"),
-        }
-    }
 }
 
 /// What the supervisor did, collected as it happened.
