@@ -4,13 +4,19 @@
 //! `--log-format json` it is one JSON object with the same fields.
 
 use std::fmt::{self, Write as _};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use nix::unistd::Pid;
 
-use crate::machine::{Reason, State};
+use crate::exit::Status;
+use crate::machine::Reason;
 use crate::signals::Signal;
-use crate::supervisor::millis;
+
+/// Milliseconds, saturating: the unit of every duration grace logs.
+#[must_use]
+pub fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
 
 /// How many killed processes the report names; the rest are counted.
 const NAMED: usize = 8;
@@ -100,7 +106,8 @@ impl Report {
     }
 
     /// Writes the report if the run involved a stop, a kill or leftovers.
-    pub fn finish(&self, state: &State, main: Pid, code: u8) {
+    /// `status` is how the main child ended, if it was reaped.
+    pub fn finish(&self, status: Option<Status>, main: Pid, code: u8) {
         let Some((reason, stop_at)) = self.stop else {
             if self.killed.is_empty() {
                 return;
@@ -113,9 +120,7 @@ impl Report {
             return;
         };
         let now = Instant::now();
-        let status = state
-            .main
-            .map_or_else(|| "not reaped".to_owned(), |s| s.to_string());
+        let main_status = status.map_or_else(|| "not reaped".to_owned(), |s| s.to_string());
         let forwarded = self
             .forwarded
             .iter()
@@ -143,7 +148,7 @@ impl Report {
             (Some(_), None) => Some("killed"),
             (None, None) => Some("told,killed"),
         };
-        let mut message = match (killed.0, state.main) {
+        let mut message = match (killed.0, status) {
             (Some(0), Some(s)) => {
                 format!("stopped: main child {s} {stop_ms}ms after the stop began ({reason})")
             }
@@ -164,7 +169,7 @@ impl Report {
             reason = %reason,
             forwarded = forwarded.as_str(),
             main_pid = main.as_raw(),
-            main_status = status.as_str(),
+            main_status = main_status.as_str(),
             main_runtime_ms = run_ms,
             stop_to_exit_ms = stop_ms,
             // Numbers stay numbers in JSON; a count grace could not know is

@@ -5,14 +5,14 @@
 //! with the next deadline as its timeout and none at all while nothing is
 //! pending: zero wake-ups while idle. There are no threads and no timers besides that.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nix::unistd::{Pid, getpgrp, getpid, getppid};
 
 use crate::config::{Config, Forward};
 use crate::error::Error;
 use crate::machine::{Action, Event, Phase, State, step};
-use crate::report::{Count, Report};
+use crate::report::{Count, Report, millis};
 use crate::signals::{self, Inherited, Signal, SignalSource};
 use crate::spawn::Terminal;
 use crate::tree::{self, Scope};
@@ -130,7 +130,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         // the last of them.
         sup.name_survivors();
     }
-    sup.report.finish(&state, main, code);
+    sup.report.finish(state.main, main, code);
     sup.leave_terminal();
     Ok(code)
 }
@@ -501,10 +501,4 @@ fn close_inherited_fds() {
     for fd in fds {
         sys::close_inherited(fd);
     }
-}
-
-/// Milliseconds, saturating.
-#[must_use]
-pub fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
