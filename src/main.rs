@@ -17,6 +17,7 @@ mod signals;
 mod spawn;
 mod supervisor;
 mod sys;
+mod terminal;
 mod tree;
 
 use std::io::Write as _;

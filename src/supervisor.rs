@@ -7,14 +7,14 @@
 
 use std::time::Instant;
 
-use nix::unistd::{Pid, getpgrp, getpid, getppid};
+use nix::unistd::{Pid, getpid, getppid};
 
 use crate::config::{Config, Forward};
 use crate::error::Error;
 use crate::machine::{Action, Event, Phase, State, step};
 use crate::report::{Count, Report, millis};
-use crate::signals::{self, Inherited, Signal, SignalSource};
-use crate::spawn::Terminal;
+use crate::signals::{Inherited, Signal, SignalSource};
+use crate::terminal::JobControl;
 use crate::tree::{self, Scope};
 use crate::{logging, reaper, spawn, sys};
 
@@ -53,8 +53,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         cfg,
         main,
         main_alive: true,
-        is_pid1,
-        terminal: spawned.terminal,
+        job: JobControl::new(spawned.terminal, main, is_pid1),
         told_pids: tree::PidSet::default(),
         scope: Scope::detect(),
         report: Report::new(started),
@@ -74,7 +73,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
             if sig == Signal::CONT {
                 // Perhaps the shell's `fg`: before the child is woken, it
                 // gets the terminal if grace's group now has it.
-                sup.hand_over_terminal();
+                sup.job.hand_over_again(sup.main_alive);
             }
             if !sig.is_forwardable() {
                 tracing::debug!(signal = %sig, "received; not forwarded");
@@ -131,7 +130,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         sup.name_survivors();
     }
     sup.report.finish(state.main, main, code);
-    sup.leave_terminal();
+    sup.job.leave();
     Ok(code)
 }
 
@@ -140,8 +139,8 @@ struct Supervisor<'a> {
     cfg: &'a Config,
     main: Pid,
     main_alive: bool,
-    is_pid1: bool,
-    terminal: Terminal,
+    /// The terminal and job control (Ctrl-Z, `fg`, `bg`).
+    job: JobControl,
     /// The processes the stop signalled, by group or by pid.
     told_pids: tree::PidSet,
     scope: Scope,
@@ -188,62 +187,9 @@ impl Supervisor<'_> {
                 None
             }
             Some(Action::Suspend(sig)) => {
-                self.suspend(sig);
+                self.job.suspend(sig);
                 None
             }
-        }
-    }
-
-    /// After the main child stopped for the terminal by `sig`.
-    ///
-    /// If grace's own group has the terminal (bash's `fg` gives it to a job
-    /// it thinks is running, without a SIGCONT), the child gets it and is
-    /// woken: a read that stopped it can now proceed. Otherwise grace stops
-    /// itself by the same signal, so that the shell running it as a job
-    /// sees the job stopped, and `fg` or `bg` resumes both (as sudo does).
-    ///
-    /// Only where a job-control shell will resume it: grace leads its own
-    /// process group (a job-control shell makes each job one), and its
-    /// parent is in the same session but another group. Never as PID 1, nor
-    /// without a terminal. And by the child's signal, not SIGSTOP: the
-    /// kernel ignores terminal stops in an orphaned process group (`docker
-    /// exec -it`, `ssh -t host exec grace ...`), so grace cannot freeze
-    /// where nobody would resume it.
-    fn suspend(&mut self, sig: Signal) {
-        if self.is_pid1 || self.terminal == Terminal::None {
-            return;
-        }
-        if sig != Signal::TSTP {
-            self.hand_over_terminal();
-            if spawn::foreground() == Some(self.main) {
-                tree::send(self.group(), Signal::CONT);
-                return;
-            }
-        }
-        if !spawn::is_a_job() {
-            tracing::debug!("the child stopped for the terminal; no job-control shell to tell");
-            return;
-        }
-        tracing::debug!(signal = %sig, "the child stopped for the terminal: stopping too");
-        // Resumed by the shell's SIGCONT, which the loop then forwards.
-        if let Err(e) = signals::stop_self(sig) {
-            tracing::debug!(error = %e, "could not stop");
-        }
-    }
-
-    /// On a received SIGCONT: when the shell has brought grace's group to
-    /// the foreground (`fg`), the child's group gets the terminal, as at
-    /// the start.
-    fn hand_over_terminal(&mut self) {
-        if self.terminal == Terminal::None || !self.main_alive {
-            return;
-        }
-        // hand_over runs either way; the first time, grace's group becomes
-        // the one to give the terminal back to.
-        if let Some(own) = spawn::hand_over(self.main)
-            && self.terminal == Terminal::Background
-        {
-            self.terminal = Terminal::Given { previous: own };
         }
     }
 
@@ -252,20 +198,6 @@ impl Supervisor<'_> {
     fn name_survivors(&mut self) {
         if let Some(left) = tree::scan(self.scope) {
             self.report.survivors = left.into_iter().map(|p| (p.pid.as_raw(), p.name)).collect();
-        }
-    }
-
-    /// At exit: gives the terminal back if grace gave it away.
-    fn leave_terminal(&self) {
-        if let (Terminal::Given { previous }, false) = (self.terminal, self.is_pid1) {
-            // Only from a group that is gone: after a stop and `bg` the shell
-            // has it back, and must keep it.
-            spawn::give_back(previous);
-        } else if let Terminal::Given { .. } = self.terminal {
-            tracing::trace!(
-                pgrp = getpgrp().as_raw(),
-                "leaving the terminal to the kernel"
-            );
         }
     }
 
