@@ -44,6 +44,9 @@ pub enum Phase {
     Draining,
     /// SIGKILL was sent; waiting for the dead to be reaped.
     Killing { give_up: Instant },
+    /// The run is over: the exit code was decided. Nothing follows it,
+    /// whatever else is fed in (the loop stops feeding at once).
+    Exited,
 }
 
 /// Everything `step` decides on.
@@ -126,14 +129,15 @@ impl State {
     #[must_use]
     pub fn next_deadline(&self) -> Option<Instant> {
         match self.phase {
-            Phase::Running => None,
+            Phase::Running | Phase::Exited => None,
             Phase::Delaying { until, .. } => Some(self.kill_at.map_or(until, |k| k.min(until))),
             Phase::Stopping | Phase::Draining => self.kill_at,
             Phase::Killing { give_up } => Some(give_up),
         }
     }
 
-    fn exit(&self, cfg: &Config) -> Action {
+    fn exit(&mut self, cfg: &Config) -> Action {
+        self.phase = Phase::Exited;
         // Killing gave up with the main child unreaped: report it as killed.
         let status = self.main.unwrap_or(Status::Signaled(Signal::KILL));
         Action::Exit(cfg.exit.code(status, self.main_ended_by))
@@ -225,6 +229,7 @@ impl Default for State {
 pub fn step(state: &mut State, event: Event, cfg: &Config, now: Instant) -> Option<Action> {
     let map = &cfg.signals;
     match (state.phase, event) {
+        (Phase::Exited, _) => None,
         (
             _,
             Event::MainExited {
@@ -657,6 +662,28 @@ mod tests {
             step(&mut s, Event::AllGone, &c, secs(t0, 10)),
             Some(Action::Exit(137))
         );
+    }
+
+    #[test]
+    fn nothing_follows_an_exit() {
+        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
+        assert_eq!(
+            step(&mut s, main_exit(EXITED_0, false), &c, t0),
+            Some(Action::Exit(0))
+        );
+        assert_eq!(s.phase, Phase::Exited);
+        assert_eq!(s.next_deadline(), None);
+        for event in [
+            Event::Signal(Signal::TERM),
+            Event::Signal(Signal::HUP),
+            Event::ParentDied,
+            main_exit(EXITED_0, true),
+            Event::AllGone,
+            Event::MainStopped(Signal::TSTP),
+            Event::Tick,
+        ] {
+            assert_eq!(step(&mut s, event, &c, secs(t0, 100)), None, "{event:?}");
+        }
     }
 
     #[test]
