@@ -296,6 +296,9 @@ impl fmt::Display for Reason {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::SignalMap;
