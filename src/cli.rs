@@ -133,31 +133,24 @@ impl Cli {
 
     /// Validates the combination and builds the configuration.
     pub fn into_config(self) -> Result<Config, String> {
-        if !self.stop_delay.is_zero() && self.stop_delay >= self.grace_period {
-            return Err(format!(
-                "--stop-delay ({}ms) must be shorter than --grace-period ({}ms): the delay is part of the grace period",
-                self.stop_delay.as_millis(),
-                self.grace_period.as_millis()
-            ));
-        }
         let mut command = self.command.into_iter();
         let program = command.next().ok_or("a COMMAND is required")?;
-        Ok(Config {
+        Ok(Config::new(
             program,
-            args: command.collect(),
-            grace: self.grace_period,
-            stop_delay: self.stop_delay,
-            forward: self.forward_to,
-            signals: SignalMap {
-                stop_signal: self.stop_signal,
-                rules: self.map_signal,
-            },
-            exit: ExitPolicy {
-                clean_stop_zero: self.clean_stop_exit_zero,
-                map: self.exit_code_map,
-            },
-            parent_death_stop: self.parent_death_stop,
+            command.collect(),
+            self.grace_period,
+            self.stop_delay,
+        )?
+        .with_forward(self.forward_to)
+        .with_signals(SignalMap {
+            stop_signal: self.stop_signal,
+            rules: self.map_signal,
         })
+        .with_exit(ExitPolicy {
+            clean_stop_zero: self.clean_stop_exit_zero,
+            map: self.exit_code_map,
+        })
+        .with_parent_death_stop(self.parent_death_stop))
     }
 }
 
@@ -225,11 +218,11 @@ mod tests {
         ])
         .expect("parses");
         let cfg = cli.into_config().expect("valid");
-        assert_eq!(cfg.grace, Duration::from_secs(90));
-        assert_eq!(cfg.stop_delay, Duration::from_secs(5));
-        assert_eq!(cfg.forward, Forward::Child);
-        assert_eq!(cfg.program, "app");
-        assert!(cfg.args.is_empty());
+        assert_eq!(cfg.grace(), Duration::from_secs(90));
+        assert_eq!(cfg.stop_delay(), Duration::from_secs(5));
+        assert_eq!(cfg.forward(), Forward::Child);
+        assert_eq!(cfg.program(), "app");
+        assert!(cfg.args().is_empty());
     }
 
     #[test]
@@ -282,9 +275,9 @@ mod tests {
         ])
         .expect("parses");
         let cfg = cli.into_config().expect("valid");
-        assert_eq!(cfg.signals.map(Signal::TERM), Some(Signal::QUIT));
-        assert_eq!(cfg.signals.map(Signal::USR1), None);
-        assert_eq!(cfg.exit.map, vec![(143, 0)]);
+        assert_eq!(cfg.signals().map(Signal::TERM), Some(Signal::QUIT));
+        assert_eq!(cfg.signals().map(Signal::USR1), None);
+        assert_eq!(cfg.exit().map, vec![(143, 0)]);
     }
 
     #[test]
@@ -306,7 +299,7 @@ mod tests {
         assert!(parse_bool("maybe").is_err());
         let cli = parse(&["--clean-stop-exit-zero", "--parent-death-stop", "app"]).expect("parses");
         let cfg = cli.into_config().expect("valid");
-        assert!(cfg.exit.clean_stop_zero && cfg.parent_death_stop);
+        assert!(cfg.exit().clean_stop_zero && cfg.parent_death_stop());
     }
 
     #[test]

@@ -140,7 +140,7 @@ impl State {
         self.phase = Phase::Exited;
         // Killing gave up with the main child unreaped: report it as killed.
         let status = self.main.unwrap_or(Status::Signaled(Signal::KILL));
-        Action::Exit(cfg.exit.code(status, self.main_ended_by))
+        Action::Exit(cfg.exit().code(status, self.main_ended_by))
     }
 
     fn begin_stop(
@@ -151,12 +151,12 @@ impl State {
         now: Instant,
     ) -> Option<Action> {
         self.stop = Some((reason, now));
-        self.kill_at = Some(later(now, cfg.grace));
-        if cfg.stop_delay.is_zero() {
+        self.kill_at = Some(later(now, cfg.grace()));
+        if cfg.stop_delay().is_zero() {
             Some(self.forward_stop(signal, cfg))
         } else {
             self.phase = Phase::Delaying {
-                until: later(now, cfg.stop_delay),
+                until: later(now, cfg.stop_delay()),
                 signal,
             };
             None
@@ -166,7 +166,7 @@ impl State {
     fn forward_stop(&mut self, signal: Signal, cfg: &Config) -> Action {
         self.phase = Phase::Stopping;
         self.sent = Some(signal);
-        self.tree_told = cfg.forward == Forward::Group;
+        self.tree_told = cfg.forward() == Forward::Group;
         Action::Stop(signal)
     }
 
@@ -192,10 +192,10 @@ impl State {
         }
         // The drain never waits longer than the grace period: from now if no
         // stop was under way, else what is left of the stop's budget.
-        let kill_at = *self.kill_at.get_or_insert(later(now, cfg.grace));
+        let kill_at = *self.kill_at.get_or_insert(later(now, cfg.grace()));
         let signal = match self.phase {
             Phase::Delaying { signal, .. } => signal,
-            _ => self.sent.unwrap_or_else(|| cfg.signals.drain_signal()),
+            _ => self.sent.unwrap_or_else(|| cfg.signals().drain_signal()),
         };
         let told = self.tree_told;
         self.phase = Phase::Draining;
@@ -227,7 +227,7 @@ impl Default for State {
 /// The transition function. Makes no system calls: every arrow of the
 /// diagram above is a unit test.
 pub fn step(state: &mut State, event: Event, cfg: &Config, now: Instant) -> Option<Action> {
-    let map = &cfg.signals;
+    let map = cfg.signals();
     match (state.phase, event) {
         (Phase::Exited, _) => None,
         (
@@ -304,17 +304,21 @@ mod tests {
     use crate::config::SignalMap;
     use crate::exit::ExitPolicy;
 
+    /// A configuration with this grace period and stop delay.
+    fn timed(grace: Duration, stop_delay: Duration) -> Config {
+        Config::new("app".into(), vec![], grace, stop_delay).expect("valid config in test")
+    }
+
+    /// A 10 s grace period, no stop delay.
     fn cfg() -> Config {
-        Config {
-            program: "app".into(),
-            args: vec![],
-            grace: Duration::from_secs(10),
-            stop_delay: Duration::ZERO,
-            forward: Forward::Group,
-            signals: SignalMap::default(),
-            exit: ExitPolicy::default(),
-            parent_death_stop: false,
-        }
+        timed(Duration::from_secs(10), Duration::ZERO)
+    }
+
+    fn clean_stop_zero() -> Config {
+        cfg().with_exit(ExitPolicy {
+            clean_stop_zero: true,
+            map: vec![],
+        })
     }
 
     fn sig(s: &str) -> Signal {
@@ -405,11 +409,10 @@ mod tests {
 
     #[test]
     fn int_stops_too_and_stop_signal_maps() {
-        let mut c = cfg();
-        c.signals = SignalMap {
+        let c = cfg().with_signals(SignalMap {
             stop_signal: Some(sig("QUIT")),
             rules: vec![],
-        };
+        });
         let (t0, mut s) = (Instant::now(), State::new());
         assert_eq!(
             step(&mut s, Event::Signal(Signal::INT), &c, t0),
@@ -430,8 +433,7 @@ mod tests {
             step(&mut s, main_exit(Status::Exited(143), false), &c, t0),
             Some(Action::Exit(143))
         );
-        let mut c = cfg();
-        c.exit.clean_stop_zero = true;
+        let c = clean_stop_zero();
         let mut s = State::new();
         step(&mut s, Event::Signal(Signal::TERM), &c, t0);
         assert_eq!(
@@ -442,8 +444,7 @@ mod tests {
 
     #[test]
     fn crash_with_143_while_running_is_not_clean() {
-        let mut c = cfg();
-        c.exit.clean_stop_zero = true;
+        let c = clean_stop_zero();
         let (t0, mut s) = (Instant::now(), State::new());
         assert_eq!(
             step(&mut s, main_exit(Status::Exited(143), false), &c, t0),
@@ -453,8 +454,7 @@ mod tests {
 
     #[test]
     fn sigkilled_main_is_never_clean() {
-        let mut c = cfg();
-        c.exit.clean_stop_zero = true;
+        let c = clean_stop_zero();
         let (t0, mut s) = (Instant::now(), State::new());
         step(&mut s, Event::Signal(Signal::TERM), &c, t0);
         step(&mut s, Event::Tick, &c, secs(t0, 10));
@@ -522,8 +522,7 @@ mod tests {
 
     #[test]
     fn child_mode_drains_the_rest_after_the_child() {
-        let mut c = cfg();
-        c.forward = Forward::Child;
+        let c = cfg().with_forward(Forward::Child);
         let (t0, mut s) = (Instant::now(), State::new());
         step(&mut s, Event::Signal(Signal::TERM), &c, t0);
         assert!(!s.tree_told);
@@ -535,8 +534,7 @@ mod tests {
 
     #[test]
     fn stop_delay_holds_the_signal_back() {
-        let mut c = cfg();
-        c.stop_delay = Duration::from_secs(3);
+        let c = timed(Duration::from_secs(10), Duration::from_secs(3));
         let (t0, mut s) = (Instant::now(), State::new());
         assert_eq!(step(&mut s, Event::Signal(Signal::TERM), &c, t0), None);
         assert!(matches!(s.phase, Phase::Delaying { .. }));
@@ -560,8 +558,7 @@ mod tests {
 
     #[test]
     fn second_stop_signal_ends_the_delay() {
-        let mut c = cfg();
-        c.stop_delay = Duration::from_secs(3);
+        let c = timed(Duration::from_secs(10), Duration::from_secs(3));
         let (t0, mut s) = (Instant::now(), State::new());
         step(&mut s, Event::Signal(Signal::TERM), &c, t0);
         assert_eq!(
@@ -575,8 +572,7 @@ mod tests {
     #[test]
     fn main_exit_during_delay_drains_with_the_delayed_signal() {
         // INT is forwarded as INT; the drain signal alone would be TERM.
-        let mut c = cfg();
-        c.stop_delay = Duration::from_secs(3);
+        let c = timed(Duration::from_secs(10), Duration::from_secs(3));
         let (t0, mut s) = (Instant::now(), State::new());
         assert_eq!(step(&mut s, Event::Signal(Signal::INT), &c, t0), None);
         assert_eq!(
@@ -596,8 +592,7 @@ mod tests {
 
     #[test]
     fn main_exit_during_delay_drains_at_once() {
-        let mut c = cfg();
-        c.stop_delay = Duration::from_secs(3);
+        let c = timed(Duration::from_secs(10), Duration::from_secs(3));
         let (t0, mut s) = (Instant::now(), State::new());
         step(&mut s, Event::Signal(Signal::TERM), &c, t0);
         assert_eq!(
@@ -626,8 +621,10 @@ mod tests {
 
     #[test]
     fn dropped_signals_do_nothing() {
-        let mut c = cfg();
-        c.signals.rules = vec![(Signal::TERM, None), (Signal::HUP, None)];
+        let c = cfg().with_signals(SignalMap {
+            stop_signal: None,
+            rules: vec![(Signal::TERM, None), (Signal::HUP, None)],
+        });
         let (t0, mut s) = (Instant::now(), State::new());
         assert_eq!(step(&mut s, Event::Signal(Signal::TERM), &c, t0), None);
         assert_eq!(step(&mut s, Event::Signal(Signal::HUP), &c, t0), None);
@@ -691,8 +688,7 @@ mod tests {
 
     #[test]
     fn zero_grace_period_kills_at_once() {
-        let mut c = cfg();
-        c.grace = Duration::ZERO;
+        let c = timed(Duration::ZERO, Duration::ZERO);
         let (t0, mut s) = (Instant::now(), State::new());
         assert_eq!(
             step(&mut s, Event::Signal(Signal::TERM), &c, t0),

@@ -49,13 +49,13 @@ const DEFAULTS: [Signal; 1] = [Signal::PIPE];
 /// Everything else takes the cheaper `posix_spawnp`.
 pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
     let spawn_error = |e: Errno| Error::Spawn {
-        program: cfg.program.clone(),
+        program: cfg.program().clone(),
         source: e.into(),
     };
-    let program = cstring(&cfg.program)?;
-    let mut argv = Vec::with_capacity(cfg.args.len() + 1);
+    let program = cstring(cfg.program())?;
+    let mut argv = Vec::with_capacity(cfg.args().len() + 1);
     argv.push(program.clone());
-    for arg in &cfg.args {
+    for arg in cfg.args() {
         argv.push(cstring(arg)?);
     }
     let env = std::env::vars_os()
@@ -93,7 +93,7 @@ pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
             Err(e) => return Err(spawn_error(e)),
         }
     }
-    let candidates = search_path(&cfg.program, std::env::var_os("PATH").as_deref())?;
+    let candidates = search_path(cfg.program(), std::env::var_os("PATH").as_deref())?;
     let defaults = DEFAULTS.map(Signal::raw);
     let child = sys::fork_exec(
         &candidates,

@@ -33,7 +33,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     }
     let parent = getppid();
     let mut parent_gone = false;
-    if cfg.parent_death_stop && !is_pid1 {
+    if cfg.parent_death_stop() && !is_pid1 {
         match nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM) {
             // The parent may have died before the prctl: check after it.
             Ok(()) => parent_gone = getppid() != parent,
@@ -44,7 +44,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     let spawned = spawn::spawn(cfg, &inherited)?;
     let started = Instant::now();
     let main = spawned.pid;
-    tracing::debug!(pid = main.as_raw(), program = %cfg.program.to_string_lossy(), "spawned");
+    tracing::debug!(pid = main.as_raw(), program = %cfg.program().to_string_lossy(), "spawned");
     // Never pin a mount, never hold a pipe or socket the child has closed.
     let _ = nix::unistd::chdir("/");
     close_inherited_fds();
@@ -81,7 +81,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
             }
             tracing::debug!(signal = %sig, "received");
             let died =
-                cfg.parent_death_stop && sig == Signal::TERM && !is_pid1 && getppid() != parent;
+                cfg.parent_death_stop() && sig == Signal::TERM && !is_pid1 && getppid() != parent;
             events.push(if died {
                 Event::ParentDied
             } else {
@@ -213,7 +213,7 @@ impl Supervisor<'_> {
             tracing::debug!(signal = %sig, processes = %Count(left.map(|l| l.len())), "forwarded to what is left");
             return;
         }
-        let target = match self.cfg.forward {
+        let target = match self.cfg.forward() {
             Forward::Group => self.group(),
             Forward::Child => self.main.as_raw(),
         };
@@ -223,7 +223,7 @@ impl Supervisor<'_> {
 
     fn stop(&mut self, sig: Signal, state: &State) {
         self.report.forwarded(sig);
-        let group = self.cfg.forward == Forward::Group;
+        let group = self.cfg.forward() == Forward::Group;
         let target = if group {
             self.group()
         } else {

@@ -32,30 +32,34 @@ fn configs() -> impl Strategy<Value = Config> {
         any::<bool>(),
         any::<bool>(),
     )
-        .prop_map(|(grace, delay, child, stop, clean, drop_int)| Config {
-            program: "app".into(),
-            args: vec![],
-            grace: Duration::from_millis(grace),
-            // Shorter than the grace period, as the command line insists.
-            stop_delay: Duration::from_millis(if grace == 0 { 0 } else { delay % grace }),
-            forward: if child {
+        .prop_map(|(grace, delay, child, stop, clean, drop_int)| {
+            // Shorter than the grace period, as the constructor insists.
+            let delay = if grace == 0 { 0 } else { delay % grace };
+            Config::new(
+                "app".into(),
+                vec![],
+                Duration::from_millis(grace),
+                Duration::from_millis(delay),
+            )
+            .expect("a valid config")
+            .with_forward(if child {
                 Forward::Child
             } else {
                 Forward::Group
-            },
-            signals: SignalMap {
+            })
+            .with_signals(SignalMap {
                 stop_signal: stop.map(sig),
                 rules: if drop_int {
                     vec![(Signal::INT, None)]
                 } else {
                     vec![]
                 },
-            },
-            exit: ExitPolicy {
+            })
+            .with_exit(ExitPolicy {
                 clean_stop_zero: clean,
                 map: vec![],
-            },
-            parent_death_stop: true,
+            })
+            .with_parent_death_stop(true)
         })
 }
 
@@ -143,13 +147,13 @@ fn drive(cfg: &Config, t0: Instant, run: &[(u64, Event)]) -> Vec<Step> {
 fn kill_deadline(cfg: &Config, steps: &[Step]) -> Option<Instant> {
     steps.iter().find_map(|s| {
         let begins = match s.event {
-            Event::Signal(sig) => s.before.phase == Phase::Running && cfg.signals.is_stop(sig),
+            Event::Signal(sig) => s.before.phase == Phase::Running && cfg.signals().is_stop(sig),
             Event::ParentDied => s.before.phase == Phase::Running,
             Event::MainExited { children_left, .. } => children_left,
             _ => false,
         };
         let before_exit = !matches!(s.before.phase, Phase::Exited);
-        (begins && before_exit).then(|| s.now + cfg.grace)
+        (begins && before_exit).then(|| s.now + cfg.grace())
     })
 }
 
@@ -179,7 +183,7 @@ proptest! {
             .filter(|a| matches!(a, Action::Drain(_) | Action::DrainUntold(_)))
             .collect();
         prop_assert!(drains.len() <= 1, "{actions:?}");
-        if stops == 1 && cfg.forward == Forward::Group {
+        if stops == 1 && cfg.forward() == Forward::Group {
             prop_assert!(
                 !actions.iter().any(|a| matches!(a, Action::Drain(_))),
                 "a group stop told the tree: {actions:?}"
@@ -281,7 +285,7 @@ proptest! {
                 Some(Action::Kill) => killed = true,
                 Some(Action::Exit(code)) => {
                     let (status, by) = ended.unwrap_or((Status::Signaled(Signal::KILL), None));
-                    prop_assert_eq!(code, cfg.exit.code(status, by));
+                    prop_assert_eq!(code, cfg.exit().code(status, by));
                     break;
                 }
                 _ => {}
