@@ -1,7 +1,7 @@
 //! What grace will do, validated: built from the command line by `cli`
 //! through [`Config::new`], which checks what the deadlines rely on, and
-//! read by the supervisor and the machine. Also the parsers for durations and signal
-//! maps, which the command line and the environment share.
+//! read by the supervisor and the machine. Also the parsers for durations
+//! and signal maps, which the command line and the environment share.
 
 use std::ffi::OsString;
 use std::time::Duration;
