@@ -52,7 +52,6 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     let mut sup = Supervisor {
         cfg,
         main,
-        main_alive: true,
         job: JobControl::new(spawned.terminal, main, is_pid1),
         told_pids: tree::PidSet::default(),
         scope: Scope::detect(),
@@ -73,7 +72,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
             if sig == Signal::CONT {
                 // Perhaps the shell's `fg`: before the child is woken, it
                 // gets the terminal if grace's group now has it.
-                sup.job.hand_over_again(sup.main_alive);
+                sup.job.hand_over_again(state.main.is_none());
             }
             if !sig.is_forwardable() {
                 tracing::debug!(signal = %sig, "received; not forwarded");
@@ -106,14 +105,13 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         }
         let event = match reaped.main {
             Some(status) => {
-                sup.main_alive = false;
                 sup.report.main_ended = Some(Instant::now());
                 Some(Event::MainExited {
                     status,
                     children_left: reaped.children_left,
                 })
             }
-            None if !sup.main_alive && !reaped.children_left => Some(Event::AllGone),
+            None if state.main.is_some() && !reaped.children_left => Some(Event::AllGone),
             None => None,
         };
         for event in event.into_iter().chain([Event::Tick]) {
@@ -138,7 +136,6 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
 struct Supervisor<'a> {
     cfg: &'a Config,
     main: Pid,
-    main_alive: bool,
     /// The terminal and job control (Ctrl-Z, `fg`, `bg`).
     job: JobControl,
     /// The processes the stop signalled, by group or by pid.
@@ -152,6 +149,9 @@ impl Supervisor<'_> {
     fn handle(&mut self, state: &mut State, event: Event) -> Option<u8> {
         let before = state.phase;
         let action = step(state, event, self.cfg, Instant::now());
+        // Whether the main child is unreaped, so that its pid and group id
+        // are still its own: the machine's to know.
+        let main_alive = state.main.is_none();
         if let Some(stop) = state.stop {
             self.report.stop.get_or_insert(stop);
         }
@@ -167,7 +167,7 @@ impl Supervisor<'_> {
             None => None,
             Some(Action::Exit(code)) => Some(code),
             Some(Action::Forward(sig)) => {
-                self.forward(sig);
+                self.forward(sig, main_alive);
                 None
             }
             Some(Action::Stop(sig)) => {
@@ -183,7 +183,7 @@ impl Supervisor<'_> {
                 None
             }
             Some(Action::Kill) => {
-                self.kill();
+                self.kill(main_alive);
                 None
             }
             Some(Action::Suspend(sig)) => {
@@ -205,9 +205,9 @@ impl Supervisor<'_> {
         -self.main.as_raw()
     }
 
-    fn forward(&mut self, sig: Signal) {
+    fn forward(&mut self, sig: Signal, main_alive: bool) {
         self.report.forwarded(sig);
-        if !self.main_alive {
+        if !main_alive {
             let left = tree::scan(self.scope);
             self.signal_procs(left.as_deref(), sig, false);
             tracing::debug!(signal = %sig, processes = %Count(left.map(|l| l.len())), "forwarded to what is left");
@@ -339,19 +339,19 @@ impl Supervisor<'_> {
     /// tree again and kills what it had not seen; it ends when a pass finds
     /// nothing new. A killed process cannot fork, so two or three passes
     /// do; the bound is for a tree that grace cannot outrun (logged).
-    fn kill(&mut self) {
+    fn kill(&mut self, main_alive: bool) {
         let mut killed = tree::PidSet::default();
         let mut passes = 0;
         loop {
             let Some(left) = tree::scan(self.scope) else {
-                if self.main_alive {
+                if main_alive {
                     tree::send(self.group(), Signal::KILL);
                 }
                 self.signal_procs(None, Signal::KILL, false);
                 self.report.killed_unknown = true;
                 break;
             };
-            if passes == 0 && self.main_alive && !left.iter().any(|p| p.pid == self.main) {
+            if passes == 0 && main_alive && !left.iter().any(|p| p.pid == self.main) {
                 // Listed nowhere (its stat unreadable): still name it.
                 self.report.killed.push((self.main.as_raw(), String::new()));
             }
@@ -367,7 +367,7 @@ impl Supervisor<'_> {
                 );
                 break;
             }
-            if passes == 0 && self.main_alive {
+            if passes == 0 && main_alive {
                 tree::send(self.group(), Signal::KILL);
             }
             // Each by pid, the group's members too: one listed in the group
