@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use nix::unistd::{Pid, getpid, getppid};
+use nix::unistd::{Pid, getppid};
 
 use crate::config::{Config, Forward};
 use crate::error::Error;
@@ -22,7 +22,10 @@ use crate::{logging, reaper, spawn, sys};
 pub fn run(cfg: &Config) -> Result<u8, Error> {
     // First, before anything changes it: the state the child must inherit.
     let inherited = Inherited::record().map_err(Error::SignalState)?;
-    let is_pid1 = getpid().as_raw() == 1;
+    // Which processes grace answers for, and whether it is PID 1: both
+    // from one reading of its own pid.
+    let scope = Scope::detect();
+    let is_pid1 = scope.is_pid1();
     let mut source = SignalSource::install().map_err(Error::Signals)?;
 
     if !is_pid1 {
@@ -54,7 +57,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         main,
         job: JobControl::new(spawned.terminal, main, is_pid1),
         told_pids: tree::PidSet::default(),
-        scope: Scope::detect(),
+        scope,
         report: Report::new(started),
     };
     let mut state = State::new();

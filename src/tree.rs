@@ -43,6 +43,17 @@ impl Scope {
             Scope::Descendants(me)
         }
     }
+
+    /// Whether grace is PID 1, of a container's namespace or of a host:
+    /// orphans come to it without asking, it gets no signal when a parent
+    /// dies, and it never stops itself for job control.
+    #[must_use]
+    pub fn is_pid1(self) -> bool {
+        match self {
+            Scope::Namespace => true,
+            Scope::Descendants(me) => me.as_raw() == 1,
+        }
+    }
 }
 
 /// Whether we are in the initial PID namespace. Unknown (no /proc) counts as
@@ -362,6 +373,16 @@ mod tests {
             zombie: false,
             threads: 1,
         }
+    }
+
+    #[test]
+    fn pid1_of_a_container_or_of_a_host() {
+        assert!(Scope::Namespace.is_pid1());
+        assert!(
+            Scope::Descendants(Pid::from_raw(1)).is_pid1(),
+            "a host's init"
+        );
+        assert!(!Scope::Descendants(Pid::from_raw(42)).is_pid1());
     }
 
     #[test]
