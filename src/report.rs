@@ -46,12 +46,17 @@ fn names(procs: &[(i32, String)]) -> String {
         })
 }
 
+/// The stop's reason, for log lines written before the end.
+#[must_use]
+pub fn reason(stop: Option<(Reason, Instant)>) -> String {
+    stop.map_or_else(|| "none".to_owned(), |(r, _)| r.to_string())
+}
+
 /// What the supervisor did, collected as it happened.
 #[derive(Debug)]
 pub struct Report {
     pub started: Instant,
     pub main_ended: Option<Instant>,
-    pub stop: Option<(Reason, Instant)>,
     /// Signals forwarded, in first-seen order, with counts.
     pub forwarded: Vec<(Signal, u32)>,
     /// Processes that were sent the stop signal; `None` once a stop had to
@@ -73,7 +78,6 @@ impl Report {
         Report {
             started,
             main_ended: None,
-            stop: None,
             // Room for every signal grace forwards: no allocation while
             // forwarding.
             forwarded: Vec::with_capacity(64),
@@ -98,17 +102,17 @@ impl Report {
         self.told = self.told.zip(n).map(|(a, b)| a + b);
     }
 
-    /// The stop's reason, for log lines written before the end.
-    #[must_use]
-    pub fn reason(&self) -> String {
-        self.stop
-            .map_or_else(|| "none".to_owned(), |(r, _)| r.to_string())
-    }
-
     /// Writes the report if the run involved a stop, a kill or leftovers.
-    /// `status` is how the main child ended, if it was reaped.
-    pub fn finish(&self, status: Option<Status>, main: Pid, code: u8) {
-        let Some((reason, stop_at)) = self.stop else {
+    /// `stop` is why and when the stop began, if one did, and `status` how
+    /// the main child ended, if it was reaped: the machine's to know.
+    pub fn finish(
+        &self,
+        stop: Option<(Reason, Instant)>,
+        status: Option<Status>,
+        main: Pid,
+        code: u8,
+    ) {
+        let Some((reason, stop_at)) = stop else {
             if self.killed.is_empty() {
                 return;
             }

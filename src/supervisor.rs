@@ -12,7 +12,7 @@ use nix::unistd::{Pid, getppid};
 use crate::config::{Config, Forward};
 use crate::error::Error;
 use crate::machine::{Action, Event, Phase, State, step};
-use crate::report::{Count, Report, millis};
+use crate::report::{self, Count, Report, millis};
 use crate::signals::{Inherited, Signal, SignalSource};
 use crate::terminal::JobControl;
 use crate::tree::{self, Scope};
@@ -130,7 +130,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         // the last of them.
         sup.name_survivors();
     }
-    sup.report.finish(state.main, main, code);
+    sup.report.finish(state.stop, state.main, main, code);
     sup.job.leave();
     Ok(code)
 }
@@ -155,13 +155,10 @@ impl Supervisor<'_> {
         // Whether the main child is unreaped, so that its pid and group id
         // are still its own: the machine's to know.
         let main_alive = state.main.is_none();
-        if let Some(stop) = state.stop {
-            self.report.stop.get_or_insert(stop);
-        }
         if let (Phase::Running, Phase::Delaying { until, .. }) = (before, state.phase) {
             let delay = until.saturating_duration_since(Instant::now());
             tracing::info!(
-                reason = %self.report.reason(),
+                reason = %report::reason(state.stop),
                 delay_ms = millis(delay),
                 "stop requested: the app keeps running for the stop delay"
             );
@@ -264,7 +261,7 @@ impl Supervisor<'_> {
             .kill_at
             .map(|k| k.saturating_duration_since(Instant::now()));
         tracing::info!(
-            reason = %self.report.reason(),
+            reason = %report::reason(state.stop),
             forwarded = %sig,
             to = if group { "group" } else { "child" },
             pid = self.main.as_raw(),
