@@ -205,6 +205,15 @@ impl Supervisor<'_> {
         -self.main.as_raw()
     }
 
+    /// Where forwarded signals and the stop go while the main child is
+    /// unreaped (`--forward-to`): its group, or it alone.
+    fn target(&self) -> i32 {
+        match self.cfg.forward() {
+            Forward::Group => self.group(),
+            Forward::Child => self.main.as_raw(),
+        }
+    }
+
     fn forward(&mut self, sig: Signal, main_alive: bool) {
         self.report.forwarded(sig);
         if !main_alive {
@@ -213,10 +222,7 @@ impl Supervisor<'_> {
             tracing::debug!(signal = %sig, processes = %Count(left.map(|l| l.len())), "forwarded to what is left");
             return;
         }
-        let target = match self.cfg.forward() {
-            Forward::Group => self.group(),
-            Forward::Child => self.main.as_raw(),
-        };
+        let target = self.target();
         tree::send(target, sig);
         tracing::debug!(signal = %sig, target, "forwarded");
     }
@@ -224,11 +230,7 @@ impl Supervisor<'_> {
     fn stop(&mut self, sig: Signal, state: &State) {
         self.report.forwarded(sig);
         let group = self.cfg.forward() == Forward::Group;
-        let target = if group {
-            self.group()
-        } else {
-            self.main.as_raw()
-        };
+        let target = self.target();
         // The group first: the app hears of the stop before grace spends
         // any time looking for the rest.
         tree::send(target, sig);
