@@ -24,9 +24,9 @@ use crate::signals::Signal;
 pub const KILL_WAIT: Duration = Duration::from_secs(2);
 
 /// `now + d` without std's panic on overflow. It cannot overflow: every
-/// duration is at most [`crate::config::MAX_DURATION`] (100 years, checked when
-/// parsed) or a constant; were it to, the deadline would be now, not a
-/// panic that takes the app's exit status with it.
+/// duration is at most [`crate::config::MAX_DURATION`] (100 years, checked
+/// by `Config::new`) or a constant; were it to, the deadline would be now,
+/// not a panic that takes the app's exit status with it.
 fn later(now: Instant, d: Duration) -> Instant {
     now.checked_add(d).unwrap_or(now)
 }

@@ -71,9 +71,12 @@ pub struct Caught {
 /// Why not nix: it does not wrap sigtimedwait.
 pub fn sigtimedwait(set: &SigSet, timeout: Option<Duration>) -> Result<Caught, Errno> {
     let ts = timeout.map(|d| libc::timespec {
-        // Clamped to 68 years; `.into()` avoids naming libc's time_t alias,
-        // deprecated on musl.
-        tv_sec: i32::try_from(d.as_secs()).unwrap_or(i32::MAX).into(),
+        // The one bound on durations is config::MAX_DURATION (100 years),
+        // which a 64-bit time_t holds. Only where time_t has 32 bits is a
+        // longer wait clamped to its 68 years, and then the loop, woken
+        // with nothing due, waits again. The field's type is inferred, not
+        // named: libc's time_t alias is deprecated on musl.
+        tv_sec: d.as_secs().try_into().unwrap_or(i32::MAX.into()),
         tv_nsec: libc::c_long::from(d.subsec_nanos().min(999_999_999).cast_signed()),
     });
     let ts_ptr = ts.as_ref().map_or(std::ptr::null(), std::ptr::from_ref);
