@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser};
 
-use crate::config::{self, Config, Forward, SignalMap};
+use crate::config::{self, Config, SignalMap, Target};
 use crate::exit::{self, ExitPolicy};
 use crate::logging::{Format, Level};
 use crate::signals::Signal;
@@ -49,8 +49,8 @@ pub struct Cli {
 
     /// Send forwarded signals to the child's process `group`, or to the `child` alone.
     #[arg(long, env = "GRACE_FORWARD_TO", value_name = "group|child", default_value = "group",
-          value_parser = parse_forward)]
-    forward_to: Forward,
+          value_parser = parse_target)]
+    forward_to: Target,
 
     /// The signal the app receives when a stop begins (on TERM or INT),
     /// like Docker's STOPSIGNAL: e.g. QUIT for nginx.
@@ -104,10 +104,10 @@ pub struct Cli {
 
 /// Parses `--forward-to`. (Hand-written value parsers instead of clap's
 /// `ValueEnum` and `BoolishValueParser`: some 30 KB less in the binary.)
-fn parse_forward(text: &str) -> Result<Forward, String> {
+fn parse_target(text: &str) -> Result<Target, String> {
     match text.trim().to_ascii_lowercase().as_str() {
-        "group" => Ok(Forward::Group),
-        "child" => Ok(Forward::Child),
+        "group" => Ok(Target::Group),
+        "child" => Ok(Target::Child),
         _ => Err("expected group or child".to_owned()),
     }
 }
@@ -141,7 +141,7 @@ impl Cli {
             self.grace_period,
             self.stop_delay,
         )?
-        .with_forward(self.forward_to)
+        .with_forward_to(self.forward_to)
         .with_signals(SignalMap {
             stop_signal: self.stop_signal,
             rules: self.map_signal,
@@ -220,7 +220,7 @@ mod tests {
         let cfg = cli.into_config().expect("valid");
         assert_eq!(cfg.grace(), Duration::from_secs(90));
         assert_eq!(cfg.stop_delay(), Duration::from_secs(5));
-        assert_eq!(cfg.forward(), Forward::Child);
+        assert_eq!(cfg.forward_to(), Target::Child);
         assert_eq!(cfg.program(), "app");
         assert!(cfg.args().is_empty());
     }

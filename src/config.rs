@@ -9,9 +9,10 @@ use std::time::Duration;
 use crate::exit::ExitPolicy;
 use crate::signals::Signal;
 
-/// Where forwarded signals go.
+/// Where forwarded signals and the stop go (`--forward-to`): a target,
+/// where [`crate::machine::Action::Forward`] is the verb.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Forward {
+pub enum Target {
     /// The child's whole process group (the default).
     Group,
     /// The child alone.
@@ -29,7 +30,8 @@ pub struct Config {
     grace: Duration,
     /// How long the app keeps running after a stop signal before it is told.
     stop_delay: Duration,
-    forward: Forward,
+    /// Where forwarded signals and the stop go.
+    forward_to: Target,
     signals: SignalMap,
     exit: ExitPolicy,
     /// Stop when grace's parent dies (`PR_SET_PDEATHSIG`).
@@ -65,7 +67,7 @@ impl Config {
             args,
             grace,
             stop_delay,
-            forward: Forward::Group,
+            forward_to: Target::Group,
             signals: SignalMap::default(),
             exit: ExitPolicy::default(),
             parent_death_stop: false,
@@ -74,8 +76,8 @@ impl Config {
 
     /// Where forwarded signals and the stop go.
     #[must_use]
-    pub fn with_forward(mut self, forward: Forward) -> Config {
-        self.forward = forward;
+    pub fn with_forward_to(mut self, target: Target) -> Config {
+        self.forward_to = target;
         self
     }
 
@@ -127,8 +129,8 @@ impl Config {
 
     /// Where forwarded signals and the stop go.
     #[must_use]
-    pub fn forward(&self) -> Forward {
-        self.forward
+    pub fn forward_to(&self) -> Target {
+        self.forward_to
     }
 
     /// The signal map.

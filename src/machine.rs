@@ -4,18 +4,24 @@
 //! supervisor turns OS events into [`Event`]s and [`Action`]s into system
 //! calls, and the tests here drive it with event sequences alone.
 //!
+//! Words: a process is *told* when it is sent the stop signal (or the
+//! drain's) and then SIGCONT; what a stop's list did not hold is
+//! *untold*, and the drain after a stop that told the whole tree tells
+//! only that ([`Action::DrainUntold`]). A signal is *forwarded* when grace
+//! passes on one it received.
+//!
 //! ```text
 //!  Running ──stop signal──▶ Delaying (--stop-delay) ──delay over / 2nd stop──▶ Stopping
 //!  Running ──stop signal, no delay──────────────────────────────────────────▶ Stopping
 //!  Running/Delaying/Stopping ──main child exits, others left──▶ Draining
 //!  Stopping/Draining ──grace deadline──▶ Killing (SIGKILL to everything)
-//!  any ──main child gone and nothing left (or Killing gives up)──▶ exit
+//!  any ──main child gone and nothing left (or Killing gives up)──▶ Exited
 //! ```
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, Forward};
+use crate::config::{Config, Target};
 use crate::exit::Status;
 use crate::signals::Signal;
 
@@ -58,7 +64,7 @@ pub struct State {
     /// Why and when the stop began.
     pub stop: Option<(Reason, Instant)>,
     /// The stop signal grace forwarded, once it has.
-    pub sent: Option<Signal>,
+    pub stop_sent: Option<Signal>,
     /// Whether the stop signal already reached the whole tree.
     pub tree_told: bool,
     /// How the main child ended, once reaped.
@@ -118,7 +124,7 @@ impl State {
             phase: Phase::Running,
             kill_at: None,
             stop: None,
-            sent: None,
+            stop_sent: None,
             tree_told: false,
             main: None,
             main_ended_by: None,
@@ -165,8 +171,8 @@ impl State {
 
     fn forward_stop(&mut self, signal: Signal, cfg: &Config) -> Action {
         self.phase = Phase::Stopping;
-        self.sent = Some(signal);
-        self.tree_told = cfg.forward() == Forward::Group;
+        self.stop_sent = Some(signal);
+        self.tree_told = cfg.forward_to() == Target::Group;
         Action::Stop(signal)
     }
 
@@ -179,7 +185,7 @@ impl State {
     ) -> Option<Action> {
         self.main = Some(status);
         if self.phase == Phase::Stopping {
-            self.main_ended_by = self.sent;
+            self.main_ended_by = self.stop_sent;
         }
         if !children_left {
             return Some(self.exit(cfg));
@@ -195,7 +201,9 @@ impl State {
         let kill_at = *self.kill_at.get_or_insert(later(now, cfg.grace()));
         let signal = match self.phase {
             Phase::Delaying { signal, .. } => signal,
-            _ => self.sent.unwrap_or_else(|| cfg.signals().drain_signal()),
+            _ => self
+                .stop_sent
+                .unwrap_or_else(|| cfg.signals().drain_signal()),
         };
         let told = self.tree_told;
         self.phase = Phase::Draining;
@@ -522,7 +530,7 @@ mod tests {
 
     #[test]
     fn child_mode_drains_the_rest_after_the_child() {
-        let c = cfg().with_forward(Forward::Child);
+        let c = cfg().with_forward_to(Target::Child);
         let (t0, mut s) = (Instant::now(), State::new());
         step(&mut s, Event::Signal(Signal::TERM), &c, t0);
         assert!(!s.tree_told);

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use nix::unistd::{Pid, getppid};
 
-use crate::config::{Config, Forward};
+use crate::config::{Config, Target};
 use crate::error::Error;
 use crate::machine::{Action, Event, Phase, State, step};
 use crate::report::{self, Count, Report, millis};
@@ -208,9 +208,9 @@ impl Supervisor<'_> {
     /// Where forwarded signals and the stop go while the main child is
     /// unreaped (`--forward-to`): its group, or it alone.
     fn target(&self) -> i32 {
-        match self.cfg.forward() {
-            Forward::Group => self.group(),
-            Forward::Child => self.main.as_raw(),
+        match self.cfg.forward_to() {
+            Target::Group => self.group(),
+            Target::Child => self.main.as_raw(),
         }
     }
 
@@ -229,7 +229,7 @@ impl Supervisor<'_> {
 
     fn stop(&mut self, sig: Signal, state: &State) {
         self.report.forwarded(sig);
-        let group = self.cfg.forward() == Forward::Group;
+        let group = self.cfg.forward_to() == Target::Group;
         let target = self.target();
         // The group first: the app hears of the stop before grace spends
         // any time looking for the rest.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 
 use super::{Action, Event, Phase, State, step};
-use crate::config::{Config, Forward, SignalMap};
+use crate::config::{Config, SignalMap, Target};
 use crate::exit::{ExitPolicy, Status};
 use crate::signals::Signal;
 
@@ -42,11 +42,7 @@ fn configs() -> impl Strategy<Value = Config> {
                 Duration::from_millis(delay),
             )
             .expect("a valid config")
-            .with_forward(if child {
-                Forward::Child
-            } else {
-                Forward::Group
-            })
+            .with_forward_to(if child { Target::Child } else { Target::Group })
             .with_signals(SignalMap {
                 stop_signal: stop.map(sig),
                 rules: if drop_int {
@@ -183,7 +179,7 @@ proptest! {
             .filter(|a| matches!(a, Action::Drain(_) | Action::DrainUntold(_)))
             .collect();
         prop_assert!(drains.len() <= 1, "{actions:?}");
-        if stops == 1 && cfg.forward() == Forward::Group {
+        if stops == 1 && cfg.forward_to() == Target::Group {
             prop_assert!(
                 !actions.iter().any(|a| matches!(a, Action::Drain(_))),
                 "a group stop told the tree: {actions:?}"
