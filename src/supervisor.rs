@@ -70,7 +70,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         if std::mem::take(&mut parent_gone) {
             events.push(Event::ParentDied);
         }
-        source.drain(&mut signals).map_err(Error::Poll)?;
+        source.drain(&mut signals).map_err(Error::WaitSignal)?;
         for sig in signals.drain(..).filter(|s| *s != Signal::CHLD) {
             if sig == Signal::CONT {
                 // Perhaps the shell's `fg`: before the child is woken, it
@@ -122,7 +122,9 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
                 break 'run code;
             }
         }
-        source.wait(state.next_deadline()).map_err(Error::Poll)?;
+        source
+            .wait(state.next_deadline())
+            .map_err(Error::WaitSignal)?;
     };
 
     if children_left {

@@ -346,17 +346,11 @@ fn descendants(all: &[Proc], root: Pid) -> Vec<Proc> {
 
 /// Sends `signal` to `pid` (a process, or `-pgid` for a group). ESRCH means
 /// it is already gone, which is normal at a stop.
-pub fn send(pid: i32, signal: Signal) -> bool {
+pub fn send(pid: i32, signal: Signal) {
     match sys::kill(pid, signal.raw()) {
-        Ok(()) => true,
-        Err(Errno::ESRCH) => {
-            tracing::debug!(pid, %signal, "already gone");
-            false
-        }
-        Err(e) => {
-            tracing::warn!(pid, %signal, error = %e, "could not signal");
-            false
-        }
+        Ok(()) => {}
+        Err(Errno::ESRCH) => tracing::debug!(pid, %signal, "already gone"),
+        Err(e) => tracing::warn!(pid, %signal, error = %e, "could not signal"),
     }
 }
 
