@@ -1,12 +1,12 @@
 //! The few system calls that nix cannot make for us without losing
 //! information, wrapped safely. This is the only module where grace uses
-//! `unsafe`; each block says why it is sound.
+//! `unsafe`: each function that needs it carries its own
+//! `#[allow(unsafe_code)]`, and each block says why it is sound.
 //!
 //! Why not nix: its `Signal` enum has no real-time signals, so `kill` cannot
 //! send them, and its `waitpid` returns `EINVAL` *after* the kernel has reaped
 //! a child that a real-time signal killed, losing that child's pid and
 //! status. For PID 1 that would be a lost exit status and a hung stop.
-#![allow(unsafe_code)]
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd as _, OwnedFd, RawFd};
@@ -19,6 +19,7 @@ use nix::unistd::Pid;
 
 /// `kill(2)` with a raw signal number. `pid` follows kill(2): a negative pid
 /// is a process group, -1 is every process we may signal.
+#[allow(unsafe_code)]
 pub fn kill(pid: i32, signal: i32) -> Result<(), Errno> {
     // SAFETY: kill(2) takes two integers and touches no memory of ours.
     let rc = unsafe { libc::kill(pid, signal) };
@@ -33,6 +34,7 @@ pub fn kill(pid: i32, signal: i32) -> Result<(), Errno> {
 ///
 /// `__WALL` also reaps children created by `clone` with an exit signal other
 /// than SIGCHLD, which would otherwise stay zombies forever.
+#[allow(unsafe_code)]
 pub fn reap_one() -> Result<Option<(Pid, i32)>, Errno> {
     let mut status: libc::c_int = 0;
     // SAFETY: `status` is a valid, writable c_int for the duration of the call.
@@ -69,6 +71,7 @@ pub struct Caught {
 /// forever, `Some(ZERO)` only looks).
 ///
 /// Why not nix: it does not wrap sigtimedwait.
+#[allow(unsafe_code)]
 pub fn sigtimedwait(set: &SigSet, timeout: Option<Duration>) -> Result<Caught, Errno> {
     let ts = timeout.map(|d| libc::timespec {
         // The one bound on durations is config::MAX_DURATION (100 years),
@@ -102,6 +105,7 @@ pub fn sigtimedwait(set: &SigSet, timeout: Option<Duration>) -> Result<Caught, E
 /// for itself (glibc 32 and 33, musl 32 to 34), whose inherited
 /// disposition grace must still pass on. `None` if the kernel refuses.
 #[must_use]
+#[allow(unsafe_code)]
 pub fn is_ignored(n: i32) -> Option<bool> {
     // The kernel's `struct sigaction` on Linux x86-64 and arm64: handler,
     // flags, restorer, mask, each 8 bytes.
@@ -128,6 +132,7 @@ pub fn is_ignored(n: i32) -> Option<bool> {
 /// libc keeps for itself (musl refuses 32 to 34), and grace must block 34
 /// (`SIGRTMIN` as glibc numbers it) like any other real-time signal.
 #[must_use]
+#[allow(unsafe_code)]
 pub fn signal_set(signals: impl IntoIterator<Item = i32>) -> SigSet {
     const _: () = assert!(size_of::<libc::sigset_t>() >= 8 && align_of::<libc::sigset_t>() >= 8);
     let bits = signals
@@ -175,6 +180,7 @@ pub struct ForkExec {
 /// fork and exec the child only makes system calls, which would be sound
 /// even if another thread held a lock across the fork (grace has no other
 /// thread).
+#[allow(unsafe_code)]
 pub fn fork_exec(
     candidates: &[CString],
     argv: &[CString],
@@ -316,6 +322,7 @@ pub fn fork_exec(
 
 /// Whether child `pid` is stopped, without taking the stop's report
 /// (`waitid` with `WNOWAIT`): the supervisor's reaper still sees it.
+#[allow(unsafe_code)]
 fn stopped_before_exec(pid: Pid) -> bool {
     // SAFETY: siginfo_t is plain data; all-zero is a valid value.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
@@ -334,6 +341,7 @@ fn stopped_before_exec(pid: Pid) -> bool {
 /// `send(2)` on the socket `fd` without blocking and without SIGPIPE
 /// (`MSG_DONTWAIT | MSG_NOSIGNAL`): the flags apply to this call alone, so
 /// the open file description, shared with the app, stays as it was.
+#[allow(unsafe_code)]
 pub fn send_nonblocking(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
     // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the call.
     let rc = unsafe {
@@ -348,6 +356,7 @@ pub fn send_nonblocking(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> 
 }
 
 /// Whether `fd` can take a write now (`poll(2)` for `POLLOUT`, no wait).
+#[allow(unsafe_code)]
 pub fn writable_now(fd: BorrowedFd<'_>) -> bool {
     let mut pfd = libc::pollfd {
         fd: fd.as_raw_fd(),
@@ -363,6 +372,7 @@ pub fn writable_now(fd: BorrowedFd<'_>) -> bool {
 /// 5.9 and later; `ENOSYS` before, or `EPERM` from a seccomp profile that
 /// refuses it). The caller guarantees that no Rust object in this process
 /// owns any of them.
+#[allow(unsafe_code)]
 pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
     // SAFETY: close_range takes three integers and touches no memory of
     // ours; by the contract above no live `OwnedFd` refers to what it closes.
@@ -374,6 +384,7 @@ pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
 ///
 /// Only called on descriptors listed in /proc/self/fd before grace opened any
 /// of its own, so nothing in this process holds them as `OwnedFd`.
+#[allow(unsafe_code)]
 pub fn close_inherited(fd: RawFd) {
     // SAFETY: `fd` was inherited and is owned by no Rust object here (see
     // above); closing it cannot invalidate a live handle.
@@ -387,6 +398,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(unsafe_code)]
     fn signal_sets_hold_exactly_what_was_asked() {
         let set = signal_set([1, 15, 34, 64, 0, 65]);
         assert!(set.contains(Signal::SIGHUP) && set.contains(Signal::SIGTERM));
