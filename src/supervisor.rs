@@ -50,6 +50,12 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     tracing::debug!(pid = main.as_raw(), program = %cfg.program().to_string_lossy(), "spawned");
     // Never pin a mount, never hold a pipe or socket the child has closed.
     let _ = nix::unistd::chdir("/");
+    // Precondition: grace holds no descriptor of its own above stderr but
+    // logging's, which is spared. Nothing above keeps one: the signal
+    // source is a mask, not a descriptor; spawn's report pipe and signalfd
+    // are closed when it returns; Scope::detect only stats /proc. A pidfd
+    // or a /proc directory kept from before this line would be closed under
+    // its owner: open such things after it.
     close_inherited_fds();
 
     let mut sup = Supervisor {
