@@ -189,16 +189,8 @@ pub fn fork_exec(
     defaults: &[i32],
     foreground: bool,
 ) -> Result<ForkExec, Errno> {
-    let argv_ptrs: Vec<*const libc::c_char> = argv
-        .iter()
-        .map(|a| a.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect();
-    let env_ptrs: Vec<*const libc::c_char> = env
-        .iter()
-        .map(|e| e.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect();
+    let argv_ptrs = null_terminated(argv);
+    let env_ptrs = null_terminated(env);
     // The child's report: one byte for the terminal, then the errno of a
     // failed exec. Close-on-exec, so a successful exec reads as end of file.
     let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
@@ -213,36 +205,48 @@ pub fn fork_exec(
     // thread at the fork could not hurt it (grace has no other thread).
     let pid = unsafe { libc::fork() };
     if pid == 0 {
-        // SAFETY: see above; this is the child, which ends in this block.
+        // SAFETY: the child, which ends in this block (see above). setpgid,
+        // tcsetpgrp and getpid take integers; the write reads a local byte.
         unsafe {
             let took = libc::setpgid(0, 0) == 0
                 && foreground
                 && libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpid()) == 0;
             let _ = libc::write(report_fd, std::ptr::from_ref(&u8::from(took)).cast(), 1);
+        }
+        // SAFETY: signal with SIG_DFL installs no handler of ours; the mask
+        // is a valid sigset_t borrowed for the call.
+        unsafe {
             for &sig in defaults {
                 libc::signal(sig, libc::SIG_DFL);
             }
             libc::sigprocmask(libc::SIG_SETMASK, mask.as_ref(), std::ptr::null_mut());
-            let mut error = libc::ENOENT;
-            let mut denied = false;
-            for candidate in candidates {
-                libc::execve(candidate.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr());
-                error = Errno::last_raw();
-                match error {
-                    // As musl's execvp(3): try the next directory of PATH.
-                    libc::ENOENT | libc::ENOTDIR => {}
-                    libc::EACCES => denied = true,
-                    _ => break,
-                }
+        }
+        let mut error = libc::ENOENT;
+        let mut denied = false;
+        for candidate in candidates {
+            // SAFETY: a C string and two null-terminated arrays of pointers
+            // to C strings, all alive for the call.
+            unsafe { libc::execve(candidate.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
+            error = Errno::last_raw();
+            match error {
+                // As musl's execvp(3): try the next directory of PATH.
+                libc::ENOENT | libc::ENOTDIR => {}
+                libc::EACCES => denied = true,
+                _ => break,
             }
-            if denied && matches!(error, libc::ENOENT | libc::ENOTDIR) {
-                error = libc::EACCES;
-            }
+        }
+        if denied && matches!(error, libc::ENOENT | libc::ENOTDIR) {
+            error = libc::EACCES;
+        }
+        let bytes = error.to_ne_bytes();
+        // SAFETY: a valid sigset_t borrowed for the call; the write reads
+        // four bytes of a local that outlives it; `_exit` ends the process
+        // without running anything of the parent's (no atexit, no flush).
+        unsafe {
             // Grace may no longer read (the child was stopped before its
             // exec, and grace went on): block everything again, so that
             // the write's SIGPIPE cannot kill the child before `_exit(127)`.
             libc::sigprocmask(libc::SIG_SETMASK, all.as_ref(), std::ptr::null_mut());
-            let bytes = error.to_ne_bytes();
             let _ = libc::write(report_fd, bytes.as_ptr().cast(), bytes.len());
             libc::_exit(127);
         }
@@ -318,6 +322,15 @@ pub fn fork_exec(
         took_foreground: got > 0 && report[0] == 1,
         exec_error,
     })
+}
+
+/// The pointers to `strings`, then a null: `argv` and `envp` for execve(2).
+fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
 }
 
 /// Whether child `pid` is stopped, without taking the stop's report
