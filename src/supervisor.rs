@@ -22,11 +22,12 @@ use crate::{logging, reaper, spawn, sys};
 pub fn run(cfg: &Config) -> Result<u8, Error> {
     // First, before anything changes it: the state the child must inherit.
     let inherited = Inherited::record().map_err(Error::SignalState)?;
+    let mut source = SignalSource::install().map_err(Error::Signals)?;
     // Which processes grace answers for, and whether it is PID 1: both
-    // from one reading of its own pid.
+    // from one reading of its own pid. After the signals are blocked: until
+    // then a SIGTERM would end grace itself.
     let scope = Scope::detect();
     let is_pid1 = scope.is_pid1();
-    let mut source = SignalSource::install().map_err(Error::Signals)?;
 
     if !is_pid1 {
         // Orphans of the subtree are re-parented to us, not to the host's init.
