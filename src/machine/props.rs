@@ -17,7 +17,8 @@ fn sig(name: &str) -> Signal {
 }
 
 /// A configuration: grace period, a stop delay shorter than it (or none),
-/// the forwarding target, the stop signal and the exit policy.
+/// the forwarding target, the stop signal, a dropped INT, and the exit
+/// policy (clean-stop-exit-zero and exit-code maps).
 fn configs() -> impl Strategy<Value = Config> {
     (
         0u64..20_000,
@@ -31,8 +32,16 @@ fn configs() -> impl Strategy<Value = Config> {
         ],
         any::<bool>(),
         any::<bool>(),
+        // `--exit-code-map` rules, among the codes runs end with.
+        prop::collection::vec(
+            (
+                prop_oneof![Just(0u8), Just(137), Just(143), any::<u8>()],
+                any::<u8>(),
+            ),
+            0..3,
+        ),
     )
-        .prop_map(|(grace, delay, child, stop, clean, drop_int)| {
+        .prop_map(|(grace, delay, child, stop, clean, drop_int, map)| {
             // Shorter than the grace period, as the constructor insists.
             let delay = if grace == 0 { 0 } else { delay % grace };
             Config::new(
@@ -53,7 +62,7 @@ fn configs() -> impl Strategy<Value = Config> {
             })
             .with_exit(ExitPolicy {
                 clean_stop_zero: clean,
-                map: vec![],
+                map,
             })
             .with_parent_death_stop(true)
         })
