@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser};
 
-use crate::config::{self, Config, Forward, SignalMap};
+use crate::config::{self, Config, SignalMap, Target};
 use crate::exit::{self, ExitPolicy};
 use crate::logging::{Format, Level};
 use crate::signals::Signal;
@@ -49,8 +49,8 @@ pub struct Cli {
 
     /// Send forwarded signals to the child's process `group`, or to the `child` alone.
     #[arg(long, env = "GRACE_FORWARD_TO", value_name = "group|child", default_value = "group",
-          value_parser = parse_forward)]
-    forward_to: Forward,
+          value_parser = parse_target)]
+    forward_to: Target,
 
     /// The signal the app receives when a stop begins (on TERM or INT),
     /// like Docker's STOPSIGNAL: e.g. QUIT for nginx.
@@ -104,10 +104,10 @@ pub struct Cli {
 
 /// Parses `--forward-to`. (Hand-written value parsers instead of clap's
 /// `ValueEnum` and `BoolishValueParser`: some 30 KB less in the binary.)
-fn parse_forward(text: &str) -> Result<Forward, String> {
+fn parse_target(text: &str) -> Result<Target, String> {
     match text.trim().to_ascii_lowercase().as_str() {
-        "group" => Ok(Forward::Group),
-        "child" => Ok(Forward::Child),
+        "group" => Ok(Target::Group),
+        "child" => Ok(Target::Child),
         _ => Err("expected group or child".to_owned()),
     }
 }
@@ -133,31 +133,24 @@ impl Cli {
 
     /// Validates the combination and builds the configuration.
     pub fn into_config(self) -> Result<Config, String> {
-        if !self.stop_delay.is_zero() && self.stop_delay >= self.grace_period {
-            return Err(format!(
-                "--stop-delay ({}ms) must be shorter than --grace-period ({}ms): the delay is part of the grace period",
-                self.stop_delay.as_millis(),
-                self.grace_period.as_millis()
-            ));
-        }
         let mut command = self.command.into_iter();
         let program = command.next().ok_or("a COMMAND is required")?;
-        Ok(Config {
+        Ok(Config::new(
             program,
-            args: command.collect(),
-            grace: self.grace_period,
-            stop_delay: self.stop_delay,
-            forward: self.forward_to,
-            signals: SignalMap {
-                stop_signal: self.stop_signal,
-                rules: self.map_signal,
-            },
-            exit: ExitPolicy {
-                clean_stop_zero: self.clean_stop_exit_zero,
-                map: self.exit_code_map,
-            },
-            parent_death_stop: self.parent_death_stop,
+            command.collect(),
+            self.grace_period,
+            self.stop_delay,
+        )?
+        .with_forward_to(self.forward_to)
+        .with_signals(SignalMap {
+            stop_signal: self.stop_signal,
+            rules: self.map_signal,
         })
+        .with_exit(ExitPolicy {
+            clean_stop_zero: self.clean_stop_exit_zero,
+            map: self.exit_code_map,
+        })
+        .with_parent_death_stop(self.parent_death_stop))
     }
 }
 
@@ -225,11 +218,11 @@ mod tests {
         ])
         .expect("parses");
         let cfg = cli.into_config().expect("valid");
-        assert_eq!(cfg.grace, Duration::from_secs(90));
-        assert_eq!(cfg.stop_delay, Duration::from_secs(5));
-        assert_eq!(cfg.forward, Forward::Child);
-        assert_eq!(cfg.program, "app");
-        assert!(cfg.args.is_empty());
+        assert_eq!(cfg.grace(), Duration::from_secs(90));
+        assert_eq!(cfg.stop_delay(), Duration::from_secs(5));
+        assert_eq!(cfg.forward_to(), Target::Child);
+        assert_eq!(cfg.program(), "app");
+        assert!(cfg.args().is_empty());
     }
 
     #[test]
@@ -282,9 +275,9 @@ mod tests {
         ])
         .expect("parses");
         let cfg = cli.into_config().expect("valid");
-        assert_eq!(cfg.signals.map(Signal::TERM), Some(Signal::QUIT));
-        assert_eq!(cfg.signals.map(Signal::USR1), None);
-        assert_eq!(cfg.exit.map, vec![(143, 0)]);
+        assert_eq!(cfg.signals().map(Signal::TERM), Some(Signal::QUIT));
+        assert_eq!(cfg.signals().map(Signal::USR1), None);
+        assert_eq!(cfg.exit().map, vec![(143, 0)]);
     }
 
     #[test]
@@ -306,7 +299,7 @@ mod tests {
         assert!(parse_bool("maybe").is_err());
         let cli = parse(&["--clean-stop-exit-zero", "--parent-death-stop", "app"]).expect("parses");
         let cfg = cli.into_config().expect("valid");
-        assert!(cfg.exit.clean_stop_zero && cfg.parent_death_stop);
+        assert!(cfg.exit().clean_stop_zero && cfg.parent_death_stop());
     }
 
     #[test]

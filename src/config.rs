@@ -1,6 +1,7 @@
-//! What grace will do, validated: plain data built from the command line by
-//! `cli`, read by the supervisor. Also the parsers for durations and signal
-//! maps, which the command line and the environment share.
+//! What grace will do, validated: built from the command line by `cli`
+//! through [`Config::new`], which checks what the deadlines rely on, and
+//! read by the supervisor and the machine. Also the parsers for durations
+//! and signal maps, which the command line and the environment share.
 
 use std::ffi::OsString;
 use std::time::Duration;
@@ -8,29 +9,147 @@ use std::time::Duration;
 use crate::exit::ExitPolicy;
 use crate::signals::Signal;
 
-/// Where forwarded signals go.
+/// Where forwarded signals and the stop go (`--forward-to`): a target,
+/// where [`crate::machine::Action::Forward`] is the verb.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Forward {
+pub enum Target {
     /// The child's whole process group (the default).
     Group,
     /// The child alone.
     Child,
 }
 
-/// The validated configuration of one run.
+/// The validated configuration of one run. Built only by [`Config::new`],
+/// which checks the durations, and read through its accessors: no other
+/// module can make one that breaks them.
 #[derive(Clone, Debug)]
 pub struct Config {
-    pub program: OsString,
-    pub args: Vec<OsString>,
+    program: OsString,
+    args: Vec<OsString>,
     /// The whole budget from the first stop signal to SIGKILL.
-    pub grace: Duration,
+    grace: Duration,
     /// How long the app keeps running after a stop signal before it is told.
-    pub stop_delay: Duration,
-    pub forward: Forward,
-    pub signals: SignalMap,
-    pub exit: ExitPolicy,
+    stop_delay: Duration,
+    /// Where forwarded signals and the stop go.
+    forward_to: Target,
+    signals: SignalMap,
+    exit: ExitPolicy,
     /// Stop when grace's parent dies (`PR_SET_PDEATHSIG`).
-    pub parent_death_stop: bool,
+    parent_death_stop: bool,
+}
+
+impl Config {
+    /// A configuration to run `program` with `args`, forwarding to the
+    /// group, with the default signal map and exit policy; the `with_*`
+    /// methods change those.
+    ///
+    /// Checks what every deadline relies on: both durations are at most
+    /// [`MAX_DURATION`], and a stop delay is shorter than the grace period
+    /// (the delay is part of it, so a stop delay never extends it).
+    pub fn new(
+        program: OsString,
+        args: Vec<OsString>,
+        grace: Duration,
+        stop_delay: Duration,
+    ) -> Result<Config, String> {
+        if grace > MAX_DURATION || stop_delay > MAX_DURATION {
+            return Err("durations are at most 100 years".to_owned());
+        }
+        if !stop_delay.is_zero() && stop_delay >= grace {
+            return Err(format!(
+                "--stop-delay ({}ms) must be shorter than --grace-period ({}ms): the delay is part of the grace period",
+                stop_delay.as_millis(),
+                grace.as_millis()
+            ));
+        }
+        Ok(Config {
+            program,
+            args,
+            grace,
+            stop_delay,
+            forward_to: Target::Group,
+            signals: SignalMap::default(),
+            exit: ExitPolicy::default(),
+            parent_death_stop: false,
+        })
+    }
+
+    /// Where forwarded signals and the stop go.
+    #[must_use]
+    pub fn with_forward_to(mut self, target: Target) -> Config {
+        self.forward_to = target;
+        self
+    }
+
+    /// The rewrites of received signals and the stop signal.
+    #[must_use]
+    pub fn with_signals(mut self, signals: SignalMap) -> Config {
+        self.signals = signals;
+        self
+    }
+
+    /// How the exit code is rewritten.
+    #[must_use]
+    pub fn with_exit(mut self, exit: ExitPolicy) -> Config {
+        self.exit = exit;
+        self
+    }
+
+    /// Whether grace stops when its parent dies.
+    #[must_use]
+    pub fn with_parent_death_stop(mut self, on: bool) -> Config {
+        self.parent_death_stop = on;
+        self
+    }
+
+    /// The command to run.
+    #[must_use]
+    pub fn program(&self) -> &OsString {
+        &self.program
+    }
+
+    /// Its arguments.
+    #[must_use]
+    pub fn args(&self) -> &[OsString] {
+        &self.args
+    }
+
+    /// The whole budget from the first stop signal to SIGKILL.
+    #[must_use]
+    pub fn grace(&self) -> Duration {
+        self.grace
+    }
+
+    /// How long the app keeps running after a stop signal before it is
+    /// told; shorter than [`Config::grace`], or zero.
+    #[must_use]
+    pub fn stop_delay(&self) -> Duration {
+        self.stop_delay
+    }
+
+    /// Where forwarded signals and the stop go.
+    #[must_use]
+    pub fn forward_to(&self) -> Target {
+        self.forward_to
+    }
+
+    /// The signal map.
+    #[must_use]
+    pub fn signals(&self) -> &SignalMap {
+        &self.signals
+    }
+
+    /// The exit policy.
+    #[must_use]
+    pub fn exit(&self) -> &ExitPolicy {
+        &self.exit
+    }
+
+    /// Stop when grace's parent dies (`PR_SET_PDEATHSIG`).
+    #[must_use]
+    pub fn parent_death_stop(&self) -> bool {
+        self.parent_death_stop
+    }
 }
 
 /// Rewrites of received signals before they are forwarded, and which
@@ -177,6 +296,26 @@ mod tests {
 
     fn sig(s: &str) -> Signal {
         Signal::parse(s).expect("valid signal in test")
+    }
+
+    #[test]
+    fn the_constructor_keeps_the_delay_inside_the_grace_period() {
+        let new = |grace, delay| Config::new("app".into(), vec![], grace, delay);
+        let s = Duration::from_secs;
+        assert!(new(s(8), s(0)).is_ok());
+        assert!(new(s(8), s(7)).is_ok());
+        assert!(
+            new(Duration::ZERO, Duration::ZERO).is_ok(),
+            "no delay fits any period"
+        );
+        assert!(new(s(8), s(8)).is_err(), "the delay is part of the period");
+        assert!(new(s(8), s(9)).is_err());
+        assert!(new(MAX_DURATION, s(1)).is_ok());
+        assert!(
+            new(MAX_DURATION + s(1), s(1)).is_err(),
+            "no deadline past the bound"
+        );
+        assert!(new(s(8), MAX_DURATION + s(1)).is_err());
     }
 
     #[test]

@@ -23,8 +23,8 @@ pub enum Error {
     },
     /// An argument or environment entry with a NUL byte cannot be passed to exec.
     NulByte(OsString),
-    /// Waiting for or reading signals.
-    Poll(Errno),
+    /// Waiting for or reading signals (`sigtimedwait`).
+    WaitSignal(Errno),
     /// Reaping children.
     Wait(Errno),
 }
@@ -56,7 +56,7 @@ impl fmt::Display for Error {
                 "cannot pass \"{}\" to the command: it contains a NUL byte",
                 arg.display()
             ),
-            Error::Poll(e) => write!(f, "failed to wait for signals: {e}"),
+            Error::WaitSignal(e) => write!(f, "failed to wait for signals: {e}"),
             Error::Wait(e) => write!(f, "failed to reap children: {e}"),
         }
     }
@@ -66,7 +66,9 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Spawn { source: e, .. } => Some(e),
-            Error::SignalState(e) | Error::Signals(e) | Error::Poll(e) | Error::Wait(e) => Some(e),
+            Error::SignalState(e) | Error::Signals(e) | Error::WaitSignal(e) | Error::Wait(e) => {
+                Some(e)
+            }
             Error::Usage(_) | Error::NulByte(_) => None,
         }
     }

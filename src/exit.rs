@@ -17,8 +17,9 @@ pub enum Status {
 }
 
 impl Status {
-    /// Decodes a raw `waitpid` status. Only exits and deaths are ever asked
-    /// for (no `WUNTRACED`), so anything else is reported as exit 255.
+    /// Decodes a raw `waitpid` status of a child that ended. The reaper
+    /// asks for stops too (`WUNTRACED`) but handles them before it gets
+    /// here, so anything but an exit or a death is reported as exit 255.
     #[must_use]
     pub fn from_raw(raw: i32) -> Status {
         if libc::WIFEXITED(raw) {

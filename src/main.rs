@@ -10,12 +10,14 @@ mod config;
 mod error;
 mod exit;
 mod logging;
+mod machine;
 mod reaper;
 mod report;
 mod signals;
 mod spawn;
 mod supervisor;
 mod sys;
+mod terminal;
 mod tree;
 
 use std::io::Write as _;

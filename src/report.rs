@@ -4,12 +4,19 @@
 //! `--log-format json` it is one JSON object with the same fields.
 
 use std::fmt::{self, Write as _};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use nix::unistd::Pid;
 
+use crate::exit::Status;
+use crate::machine::Reason;
 use crate::signals::Signal;
-use crate::supervisor::{State, millis};
+
+/// Milliseconds, saturating: the unit of every duration grace logs.
+#[must_use]
+pub fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
 
 /// How many killed processes the report names; the rest are counted.
 const NAMED: usize = 8;
@@ -39,25 +46,10 @@ fn names(procs: &[(i32, String)]) -> String {
         })
 }
 
-/// Why a stop began.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reason {
-    /// grace received this stop signal.
-    Signal(Signal),
-    /// grace's parent died (`--parent-death-stop`).
-    ParentDied,
-    /// The main child exited and left processes behind.
-    MainExited,
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Reason::Signal(s) => write!(f, "{s}"),
-            Reason::ParentDied => f.write_str("parent died"),
-            Reason::MainExited => f.write_str("main child exited"),
-        }
-    }
+/// The stop's reason, for log lines written before the end.
+#[must_use]
+pub fn reason(stop: Option<(Reason, Instant)>) -> String {
+    stop.map_or_else(|| "none".to_owned(), |(r, _)| r.to_string())
 }
 
 /// What the supervisor did, collected as it happened.
@@ -65,7 +57,6 @@ impl fmt::Display for Reason {
 pub struct Report {
     pub started: Instant,
     pub main_ended: Option<Instant>,
-    pub stop: Option<(Reason, Instant)>,
     /// Signals forwarded, in first-seen order, with counts.
     pub forwarded: Vec<(Signal, u32)>,
     /// Processes that were sent the stop signal; `None` once a stop had to
@@ -87,7 +78,6 @@ impl Report {
         Report {
             started,
             main_ended: None,
-            stop: None,
             // Room for every signal grace forwards: no allocation while
             // forwarding.
             forwarded: Vec::with_capacity(64),
@@ -112,16 +102,17 @@ impl Report {
         self.told = self.told.zip(n).map(|(a, b)| a + b);
     }
 
-    /// The stop's reason, for log lines written before the end.
-    #[must_use]
-    pub fn reason(&self) -> String {
-        self.stop
-            .map_or_else(|| "none".to_owned(), |(r, _)| r.to_string())
-    }
-
     /// Writes the report if the run involved a stop, a kill or leftovers.
-    pub fn finish(&self, state: &State, main: Pid, code: u8) {
-        let Some((reason, stop_at)) = self.stop else {
+    /// `stop` is why and when the stop began, if one did, and `status` how
+    /// the main child ended, if it was reaped: the machine's to know.
+    pub fn finish(
+        &self,
+        stop: Option<(Reason, Instant)>,
+        status: Option<Status>,
+        main: Pid,
+        code: u8,
+    ) {
+        let Some((reason, stop_at)) = stop else {
             if self.killed.is_empty() {
                 return;
             }
@@ -133,9 +124,7 @@ impl Report {
             return;
         };
         let now = Instant::now();
-        let status = state
-            .main
-            .map_or_else(|| "not reaped".to_owned(), |s| s.to_string());
+        let main_status = status.map_or_else(|| "not reaped".to_owned(), |s| s.to_string());
         let forwarded = self
             .forwarded
             .iter()
@@ -163,7 +152,7 @@ impl Report {
             (Some(_), None) => Some("killed"),
             (None, None) => Some("told,killed"),
         };
-        let mut message = match (killed.0, state.main) {
+        let mut message = match (killed.0, status) {
             (Some(0), Some(s)) => {
                 format!("stopped: main child {s} {stop_ms}ms after the stop began ({reason})")
             }
@@ -184,7 +173,7 @@ impl Report {
             reason = %reason,
             forwarded = forwarded.as_str(),
             main_pid = main.as_raw(),
-            main_status = status.as_str(),
+            main_status = main_status.as_str(),
             main_runtime_ms = run_ms,
             stop_to_exit_ms = stop_ms,
             // Numbers stay numbers in JSON; a count grace could not know is

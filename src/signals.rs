@@ -270,18 +270,6 @@ impl SignalSource {
     }
 }
 
-/// Stops this process by `sig` (a terminal stop: TSTP, TTIN or TTOU),
-/// as if it had arrived: sent to itself while blocked, then unblocked for
-/// an instant, so its default action applies. The kernel ignores it when
-/// the disposition is `SIG_IGN` or the process group is orphaned, and grace
-/// goes on. Returns once grace is resumed (SIGCONT).
-pub fn stop_self(sig: Signal) -> Result<(), Errno> {
-    let set = sys::signal_set([sig.raw()]);
-    sys::kill(nix::unistd::getpid().as_raw(), sig.raw())?;
-    set.thread_unblock()?;
-    set.thread_block()
-}
-
 /// The signal state grace was started with that the C library's spawn
 /// could lose: the child gets exactly it back.
 pub struct Inherited {

@@ -11,36 +11,22 @@
 //! the way out when the C library's `posix_spawn` is refused.
 
 use std::ffi::{CString, OsStr, OsString};
-use std::io;
-use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
 use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions, PosixSpawnFlags, posix_spawnp};
-use nix::unistd::{Pid, getpgid, getpgrp, getpid, getppid, getsid, tcgetpgrp, tcsetpgrp};
+use nix::unistd::{Pid, getpgrp};
 
 use crate::config::Config;
 use crate::error::Error;
 use crate::signals::{Inherited, Signal};
 use crate::sys;
+use crate::terminal::{Terminal, foreground, restore_foreground};
 
 /// The started child.
 pub struct Spawned {
     pub pid: Pid,
     pub terminal: Terminal,
-}
-
-/// The terminal on stdin, as far as the child is concerned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Terminal {
-    /// stdin is not grace's controlling terminal (or the child could not
-    /// take it).
-    None,
-    /// A terminal in whose background grace was started: the child gets
-    /// it when grace is brought to the foreground (see [`hand_over`]).
-    Background,
-    /// The child's group has the terminal; `previous` had it before.
-    Given { previous: Pid },
 }
 
 /// Signals the child gets at their default disposition rather than the one
@@ -63,13 +49,13 @@ const DEFAULTS: [Signal; 1] = [Signal::PIPE];
 /// Everything else takes the cheaper `posix_spawnp`.
 pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
     let spawn_error = |e: Errno| Error::Spawn {
-        program: cfg.program.clone(),
+        program: cfg.program().clone(),
         source: e.into(),
     };
-    let program = cstring(&cfg.program)?;
-    let mut argv = Vec::with_capacity(cfg.args.len() + 1);
+    let program = cstring(cfg.program())?;
+    let mut argv = Vec::with_capacity(cfg.args().len() + 1);
     argv.push(program.clone());
-    for arg in &cfg.args {
+    for arg in cfg.args() {
         argv.push(cstring(arg)?);
     }
     let env = std::env::vars_os()
@@ -107,7 +93,7 @@ pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
             Err(e) => return Err(spawn_error(e)),
         }
     }
-    let candidates = search_path(&cfg.program, std::env::var_os("PATH").as_deref())?;
+    let candidates = search_path(cfg.program(), std::env::var_os("PATH").as_deref())?;
     let defaults = DEFAULTS.map(Signal::raw);
     let child = sys::fork_exec(
         &candidates,
@@ -197,67 +183,6 @@ fn posix_spawn(
     attr.set_sigdefault(&sigdefault)?;
     let actions = PosixSpawnFileActions::init()?;
     posix_spawnp(program, &actions, &attr, argv, env)
-}
-
-/// Once the shell has brought grace's group to the foreground (`fg`,
-/// which then sends SIGCONT), hands the terminal on to the child's group,
-/// as at the start. grace's group, when it did. Never when grace's group
-/// is outside its PID namespace (it reads as 0, as does any foreground
-/// group out there: nothing to compare).
-pub fn hand_over(child: Pid) -> Option<Pid> {
-    let own = getpgrp();
-    if own.as_raw() == 0 || foreground()? != own {
-        return None;
-    }
-    match tcsetpgrp(io::stdin().as_fd(), child) {
-        Ok(()) => Some(own),
-        Err(e) => {
-            tracing::debug!(error = %e, "could not give the terminal to the child");
-            None
-        }
-    }
-}
-
-/// Gives the terminal back to `group` (grace's own, when it is not PID 1).
-pub fn restore_foreground(group: Pid) {
-    if let Err(e) = tcsetpgrp(io::stdin().as_fd(), group) {
-        tracing::debug!(error = %e, "could not give the terminal back");
-    }
-}
-
-/// At exit: gives the terminal back to `previous` if its foreground group
-/// is gone (the child's, or a job of the child's shell: grace's tree is
-/// drained by now). A group with live members is someone else's, such as
-/// the shell that took the terminal back when the job was stopped and put
-/// in the background, or another of its jobs: it keeps the terminal.
-pub fn give_back(previous: Pid) {
-    let Some(group) = foreground() else {
-        return;
-    };
-    if group != previous && sys::kill(-group.as_raw(), 0) == Err(Errno::ESRCH) {
-        restore_foreground(previous);
-    }
-}
-
-/// The terminal's foreground group, when stdin is grace's terminal.
-pub fn foreground() -> Option<Pid> {
-    tcgetpgrp(io::stdin().as_fd()).ok()
-}
-
-/// Whether grace runs as a job of a job-control shell: it leads its own
-/// process group (such a shell makes each job one), and its parent is in
-/// the same session but in another group, so the group is not orphaned
-/// and the parent watches it stop.
-pub fn is_a_job() -> bool {
-    let own = getpgrp();
-    if own != getpid() {
-        return false;
-    }
-    let parent = getppid();
-    matches!(
-        (getsid(Some(parent)), getsid(None), getpgid(Some(parent))),
-        (Ok(theirs), Ok(ours), Ok(group)) if theirs == ours && group != own
-    )
 }
 
 #[cfg(test)]

@@ -1,287 +1,33 @@
-//! The supervisor: a small state machine ([`step`], pure, no system calls)
-//! and the one event loop around it ([`run`]).
-//!
-//! ```text
-//!  Running ──stop signal──▶ Delaying (--stop-delay) ──delay over / 2nd stop──▶ Stopping
-//!  Running ──stop signal, no delay──────────────────────────────────────────▶ Stopping
-//!  Running/Delaying/Stopping ──main child exits, others left──▶ Draining
-//!  Stopping/Draining ──grace deadline──▶ Killing (SIGKILL to everything)
-//!  any ──main child gone and nothing left (or Killing gives up)──▶ exit
-//! ```
+//! The supervisor: setup, the one event loop ([`run`]) around the stop
+//! machine ([`crate::machine`]), and the signals it sends.
 //!
 //! The loop blocks in one `sigtimedwait` on the signals grace takes in,
 //! with the next deadline as its timeout and none at all while nothing is
 //! pending: zero wake-ups while idle. There are no threads and no timers besides that.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use nix::unistd::{Pid, getpgrp, getpid, getppid};
+use nix::unistd::{Pid, getppid};
 
-use crate::config::{Config, Forward};
+use crate::config::{Config, Target};
 use crate::error::Error;
-use crate::exit::Status;
-use crate::report::{Count, Reason, Report};
-use crate::signals::{self, Inherited, Signal, SignalSource};
-use crate::spawn::Terminal;
+use crate::machine::{Action, Event, Phase, State, step};
+use crate::report::{self, Count, Report, millis};
+use crate::signals::{Inherited, Signal, SignalSource};
+use crate::terminal::JobControl;
 use crate::tree::{self, Scope};
 use crate::{logging, reaper, spawn, sys};
-
-/// How long grace waits for its SIGKILL to take effect before it exits
-/// anyway (a process stuck in uninterruptible sleep cannot die sooner).
-pub const KILL_WAIT: Duration = Duration::from_secs(2);
-
-/// `now + d` without std's panic on overflow. It cannot overflow: every
-/// duration is at most [`crate::config::MAX_DURATION`] (100 years, checked when
-/// parsed) or a constant; were it to, the deadline would be now, not a
-/// panic that takes the app's exit status with it.
-fn later(now: Instant, d: Duration) -> Instant {
-    now.checked_add(d).unwrap_or(now)
-}
-
-/// Where the run is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    /// The main child runs; signals are forwarded.
-    Running,
-    /// A stop began but `--stop-delay` holds it back until `until`.
-    Delaying { until: Instant, signal: Signal },
-    /// The stop signal was forwarded; SIGKILL at the deadline.
-    Stopping,
-    /// The main child is gone; waiting for the rest of the tree.
-    Draining,
-    /// SIGKILL was sent; waiting for the dead to be reaped.
-    Killing { give_up: Instant },
-}
-
-/// Everything `step` decides on.
-#[derive(Clone, Debug)]
-pub struct State {
-    pub phase: Phase,
-    /// When everything left gets SIGKILL.
-    pub kill_at: Option<Instant>,
-    /// Why and when the stop began.
-    pub stop: Option<(Reason, Instant)>,
-    /// The stop signal grace forwarded, once it has.
-    pub sent: Option<Signal>,
-    /// Whether the stop signal already reached the whole tree.
-    pub tree_told: bool,
-    /// How the main child ended, once reaped.
-    pub main: Option<Status>,
-    /// The stop signal in force when the main child ended, if it ended
-    /// during a stop grace had forwarded (for `--clean-stop-exit-zero`).
-    pub main_ended_by: Option<Signal>,
-}
-
-/// What happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Event {
-    /// grace received a signal (never SIGCHLD: that is the reaper's).
-    Signal(Signal),
-    /// grace's parent died (`--parent-death-stop`).
-    ParentDied,
-    /// The main child was reaped; `children_left` if grace still has others.
-    MainExited { status: Status, children_left: bool },
-    /// Every child of grace is gone (after the main child).
-    AllGone,
-    /// The main child stopped, by this signal.
-    MainStopped(Signal),
-    /// Time passed; deadlines may be due.
-    Tick,
-}
-
-/// What to do about it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    /// Forward a signal to the target (`--forward-to`), or to what is left
-    /// of the tree once the main child is gone.
-    Forward(Signal),
-    /// Begin the stop: this signal then SIGCONT to the target, and in group
-    /// mode to every other process of the tree.
-    Stop(Signal),
-    /// The main child is gone: this signal then SIGCONT to everything left.
-    Drain(Signal),
-    /// The main child is gone after a stop that told the whole tree: this
-    /// signal then SIGCONT to what that stop did not reach (a process that
-    /// moved between the lists the stop read), and to nothing it did.
-    DrainUntold(Signal),
-    /// The deadline passed: SIGKILL to everything left.
-    Kill,
-    /// The main child stopped for the terminal by this signal (Ctrl-Z, or
-    /// a read in the background): grace stops too, by the same signal, so
-    /// the shell that runs it as a job sees the job stopped and can `fg` or
-    /// `bg` it, as with sudo.
-    Suspend(Signal),
-    /// Exit with this code.
-    Exit(u8),
-}
-
-impl State {
-    #[must_use]
-    pub fn new() -> State {
-        State {
-            phase: Phase::Running,
-            kill_at: None,
-            stop: None,
-            sent: None,
-            tree_told: false,
-            main: None,
-            main_ended_by: None,
-        }
-    }
-
-    /// When the loop must wake up next, if ever.
-    #[must_use]
-    pub fn next_deadline(&self) -> Option<Instant> {
-        match self.phase {
-            Phase::Running => None,
-            Phase::Delaying { until, .. } => Some(self.kill_at.map_or(until, |k| k.min(until))),
-            Phase::Stopping | Phase::Draining => self.kill_at,
-            Phase::Killing { give_up } => Some(give_up),
-        }
-    }
-
-    fn exit(&self, cfg: &Config) -> Action {
-        // Killing gave up with the main child unreaped: report it as killed.
-        let status = self.main.unwrap_or(Status::Signaled(Signal::KILL));
-        Action::Exit(cfg.exit.code(status, self.main_ended_by))
-    }
-
-    fn begin_stop(
-        &mut self,
-        reason: Reason,
-        signal: Signal,
-        cfg: &Config,
-        now: Instant,
-    ) -> Option<Action> {
-        self.stop = Some((reason, now));
-        self.kill_at = Some(later(now, cfg.grace));
-        if cfg.stop_delay.is_zero() {
-            Some(self.forward_stop(signal, cfg))
-        } else {
-            self.phase = Phase::Delaying {
-                until: later(now, cfg.stop_delay),
-                signal,
-            };
-            None
-        }
-    }
-
-    fn forward_stop(&mut self, signal: Signal, cfg: &Config) -> Action {
-        self.phase = Phase::Stopping;
-        self.sent = Some(signal);
-        self.tree_told = cfg.forward == Forward::Group;
-        Action::Stop(signal)
-    }
-
-    fn main_exited(
-        &mut self,
-        status: Status,
-        children_left: bool,
-        cfg: &Config,
-        now: Instant,
-    ) -> Option<Action> {
-        self.main = Some(status);
-        if self.phase == Phase::Stopping {
-            self.main_ended_by = self.sent;
-        }
-        if !children_left {
-            return Some(self.exit(cfg));
-        }
-        if matches!(self.phase, Phase::Killing { .. }) {
-            return None;
-        }
-        if self.stop.is_none() {
-            self.stop = Some((Reason::MainExited, now));
-        }
-        // The drain never waits longer than the grace period: from now if no
-        // stop was under way, else what is left of the stop's budget.
-        let kill_at = *self.kill_at.get_or_insert(later(now, cfg.grace));
-        let signal = match self.phase {
-            Phase::Delaying { signal, .. } => signal,
-            _ => self.sent.unwrap_or_else(|| cfg.signals.drain_signal()),
-        };
-        let told = self.tree_told;
-        self.phase = Phase::Draining;
-        self.tree_told = true;
-        if now >= kill_at {
-            return Some(self.kill(now));
-        }
-        Some(if told {
-            Action::DrainUntold(signal)
-        } else {
-            Action::Drain(signal)
-        })
-    }
-
-    fn kill(&mut self, now: Instant) -> Action {
-        self.phase = Phase::Killing {
-            give_up: later(now, KILL_WAIT),
-        };
-        Action::Kill
-    }
-}
-
-impl Default for State {
-    fn default() -> Self {
-        State::new()
-    }
-}
-
-/// The transition function. Makes no system calls: every arrow of the
-/// diagram above is a unit test.
-pub fn step(state: &mut State, event: Event, cfg: &Config, now: Instant) -> Option<Action> {
-    let map = &cfg.signals;
-    match (state.phase, event) {
-        (
-            _,
-            Event::MainExited {
-                status,
-                children_left,
-            },
-        ) => state.main_exited(status, children_left, cfg, now),
-
-        (Phase::Running, Event::Signal(s)) if map.is_stop(s) => {
-            let signal = map.map(s)?;
-            state.begin_stop(Reason::Signal(s), signal, cfg, now)
-        }
-        (Phase::Running, Event::ParentDied) => {
-            state.begin_stop(Reason::ParentDied, map.drain_signal(), cfg, now)
-        }
-        // A second stop signal ends the delay: the impatient Ctrl-C twice.
-        (Phase::Delaying { .. }, Event::Signal(s)) if map.is_stop(s) => {
-            let signal = map.map(s)?;
-            Some(state.forward_stop(signal, cfg))
-        }
-        (Phase::Delaying { until, signal }, Event::Tick) if now >= until => {
-            Some(state.forward_stop(signal, cfg))
-        }
-        (Phase::Stopping | Phase::Draining, Event::Tick)
-            if state.kill_at.is_some_and(|k| now >= k) =>
-        {
-            Some(state.kill(now))
-        }
-        (Phase::Killing { give_up }, Event::Tick) if now >= give_up => Some(state.exit(cfg)),
-        (Phase::Draining | Phase::Killing { .. }, Event::AllGone) if state.main.is_some() => {
-            Some(state.exit(cfg))
-        }
-        // Only while the app simply runs: a stop under way goes on.
-        (Phase::Running, Event::MainStopped(s @ (Signal::TSTP | Signal::TTIN | Signal::TTOU))) => {
-            Some(Action::Suspend(s))
-        }
-        // Everything else received is forwarded, mapped; a repeated stop
-        // signal too, without moving the deadline. Nothing after SIGKILL.
-        (Phase::Killing { .. }, Event::Signal(_))
-        | (_, Event::ParentDied | Event::AllGone | Event::Tick | Event::MainStopped(_)) => None,
-        (_, Event::Signal(s)) => map.map(s).map(Action::Forward),
-    }
-}
 
 /// Runs `cfg` to completion and returns grace's exit code.
 pub fn run(cfg: &Config) -> Result<u8, Error> {
     // First, before anything changes it: the state the child must inherit.
     let inherited = Inherited::record().map_err(Error::SignalState)?;
-    let is_pid1 = getpid().as_raw() == 1;
     let mut source = SignalSource::install().map_err(Error::Signals)?;
+    // Which processes grace answers for, and whether it is PID 1: both
+    // from one reading of its own pid. After the signals are blocked: until
+    // then a SIGTERM would end grace itself.
+    let scope = Scope::detect();
+    let is_pid1 = scope.is_pid1();
 
     if !is_pid1 {
         // Orphans of the subtree are re-parented to us, not to the host's init.
@@ -291,7 +37,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     }
     let parent = getppid();
     let mut parent_gone = false;
-    if cfg.parent_death_stop && !is_pid1 {
+    if cfg.parent_death_stop() && !is_pid1 {
         match nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM) {
             // The parent may have died before the prctl: check after it.
             Ok(()) => parent_gone = getppid() != parent,
@@ -302,19 +48,23 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     let spawned = spawn::spawn(cfg, &inherited)?;
     let started = Instant::now();
     let main = spawned.pid;
-    tracing::debug!(pid = main.as_raw(), program = %cfg.program.to_string_lossy(), "spawned");
+    tracing::debug!(pid = main.as_raw(), program = %cfg.program().to_string_lossy(), "spawned");
     // Never pin a mount, never hold a pipe or socket the child has closed.
     let _ = nix::unistd::chdir("/");
+    // Precondition: grace holds no descriptor of its own above stderr but
+    // logging's, which is spared. Nothing above keeps one: the signal
+    // source is a mask, not a descriptor; spawn's report pipe and signalfd
+    // are closed when it returns; Scope::detect only stats /proc. A pidfd
+    // or a /proc directory kept from before this line would be closed under
+    // its owner: open such things after it.
     close_inherited_fds();
 
     let mut sup = Supervisor {
         cfg,
         main,
-        main_alive: true,
-        is_pid1,
-        terminal: spawned.terminal,
+        job: JobControl::new(spawned.terminal, main, is_pid1),
         told_pids: tree::PidSet::default(),
-        scope: Scope::detect(),
+        scope,
         report: Report::new(started),
     };
     let mut state = State::new();
@@ -327,12 +77,12 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         if std::mem::take(&mut parent_gone) {
             events.push(Event::ParentDied);
         }
-        source.drain(&mut signals).map_err(Error::Poll)?;
+        source.drain(&mut signals).map_err(Error::WaitSignal)?;
         for sig in signals.drain(..).filter(|s| *s != Signal::CHLD) {
             if sig == Signal::CONT {
                 // Perhaps the shell's `fg`: before the child is woken, it
                 // gets the terminal if grace's group now has it.
-                sup.hand_over_terminal();
+                sup.job.hand_over_again(state.main.is_none());
             }
             if !sig.is_forwardable() {
                 tracing::debug!(signal = %sig, "received; not forwarded");
@@ -340,7 +90,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
             }
             tracing::debug!(signal = %sig, "received");
             let died =
-                cfg.parent_death_stop && sig == Signal::TERM && !is_pid1 && getppid() != parent;
+                cfg.parent_death_stop() && sig == Signal::TERM && !is_pid1 && getppid() != parent;
             events.push(if died {
                 Event::ParentDied
             } else {
@@ -365,14 +115,13 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         }
         let event = match reaped.main {
             Some(status) => {
-                sup.main_alive = false;
                 sup.report.main_ended = Some(Instant::now());
                 Some(Event::MainExited {
                     status,
                     children_left: reaped.children_left,
                 })
             }
-            None if !sup.main_alive && !reaped.children_left => Some(Event::AllGone),
+            None if state.main.is_some() && !reaped.children_left => Some(Event::AllGone),
             None => None,
         };
         for event in event.into_iter().chain([Event::Tick]) {
@@ -380,7 +129,9 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
                 break 'run code;
             }
         }
-        source.wait(state.next_deadline()).map_err(Error::Poll)?;
+        source
+            .wait(state.next_deadline())
+            .map_err(Error::WaitSignal)?;
     };
 
     if children_left {
@@ -388,8 +139,8 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         // the last of them.
         sup.name_survivors();
     }
-    sup.report.finish(&state, main, code);
-    sup.leave_terminal();
+    sup.report.finish(state.stop, state.main, main, code);
+    sup.job.leave();
     Ok(code)
 }
 
@@ -397,9 +148,8 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
 struct Supervisor<'a> {
     cfg: &'a Config,
     main: Pid,
-    main_alive: bool,
-    is_pid1: bool,
-    terminal: Terminal,
+    /// The terminal and job control (Ctrl-Z, `fg`, `bg`).
+    job: JobControl,
     /// The processes the stop signalled, by group or by pid.
     told_pids: tree::PidSet,
     scope: Scope,
@@ -411,13 +161,13 @@ impl Supervisor<'_> {
     fn handle(&mut self, state: &mut State, event: Event) -> Option<u8> {
         let before = state.phase;
         let action = step(state, event, self.cfg, Instant::now());
-        if let Some(stop) = state.stop {
-            self.report.stop.get_or_insert(stop);
-        }
+        // Whether the main child is unreaped, so that its pid and group id
+        // are still its own: the machine's to know.
+        let main_alive = state.main.is_none();
         if let (Phase::Running, Phase::Delaying { until, .. }) = (before, state.phase) {
             let delay = until.saturating_duration_since(Instant::now());
             tracing::info!(
-                reason = %self.report.reason(),
+                reason = %report::reason(state.stop),
                 delay_ms = millis(delay),
                 "stop requested: the app keeps running for the stop delay"
             );
@@ -426,7 +176,7 @@ impl Supervisor<'_> {
             None => None,
             Some(Action::Exit(code)) => Some(code),
             Some(Action::Forward(sig)) => {
-                self.forward(sig);
+                self.forward(sig, main_alive);
                 None
             }
             Some(Action::Stop(sig)) => {
@@ -442,66 +192,13 @@ impl Supervisor<'_> {
                 None
             }
             Some(Action::Kill) => {
-                self.kill();
+                self.kill(main_alive);
                 None
             }
             Some(Action::Suspend(sig)) => {
-                self.suspend(sig);
+                self.job.suspend(sig);
                 None
             }
-        }
-    }
-
-    /// After the main child stopped for the terminal by `sig`.
-    ///
-    /// If grace's own group has the terminal (bash's `fg` gives it to a job
-    /// it thinks is running, without a SIGCONT), the child gets it and is
-    /// woken: a read that stopped it can now proceed. Otherwise grace stops
-    /// itself by the same signal, so that the shell running it as a job
-    /// sees the job stopped, and `fg` or `bg` resumes both (as sudo does).
-    ///
-    /// Only where a job-control shell will resume it: grace leads its own
-    /// process group (a job-control shell makes each job one), and its
-    /// parent is in the same session but another group. Never as PID 1, nor
-    /// without a terminal. And by the child's signal, not SIGSTOP: the
-    /// kernel ignores terminal stops in an orphaned process group (`docker
-    /// exec -it`, `ssh -t host exec grace ...`), so grace cannot freeze
-    /// where nobody would resume it.
-    fn suspend(&mut self, sig: Signal) {
-        if self.is_pid1 || self.terminal == Terminal::None {
-            return;
-        }
-        if sig != Signal::TSTP {
-            self.hand_over_terminal();
-            if spawn::foreground() == Some(self.main) {
-                tree::send(self.group(), Signal::CONT);
-                return;
-            }
-        }
-        if !spawn::is_a_job() {
-            tracing::debug!("the child stopped for the terminal; no job-control shell to tell");
-            return;
-        }
-        tracing::debug!(signal = %sig, "the child stopped for the terminal: stopping too");
-        // Resumed by the shell's SIGCONT, which the loop then forwards.
-        if let Err(e) = signals::stop_self(sig) {
-            tracing::debug!(error = %e, "could not stop");
-        }
-    }
-
-    /// On a received SIGCONT: when the shell has brought grace's group to
-    /// the foreground (`fg`), the child's group gets the terminal, as at
-    /// the start.
-    fn hand_over_terminal(&mut self) {
-        if self.terminal == Terminal::None || !self.main_alive {
-            return;
-        }
-        // hand_over runs either way; the first time, grace's group becomes
-        // the one to give the terminal back to.
-        if let Some(own) = spawn::hand_over(self.main)
-            && self.terminal == Terminal::Background
-        {
-            self.terminal = Terminal::Given { previous: own };
         }
     }
 
@@ -513,48 +210,36 @@ impl Supervisor<'_> {
         }
     }
 
-    /// At exit: gives the terminal back if grace gave it away.
-    fn leave_terminal(&self) {
-        if let (Terminal::Given { previous }, false) = (self.terminal, self.is_pid1) {
-            // Only from a group that is gone: after a stop and `bg` the shell
-            // has it back, and must keep it.
-            spawn::give_back(previous);
-        } else if let Terminal::Given { .. } = self.terminal {
-            tracing::trace!(
-                pgrp = getpgrp().as_raw(),
-                "leaving the terminal to the kernel"
-            );
-        }
-    }
-
     fn group(&self) -> i32 {
         -self.main.as_raw()
     }
 
-    fn forward(&mut self, sig: Signal) {
+    /// Where forwarded signals and the stop go while the main child is
+    /// unreaped (`--forward-to`): its group, or it alone.
+    fn target(&self) -> i32 {
+        match self.cfg.forward_to() {
+            Target::Group => self.group(),
+            Target::Child => self.main.as_raw(),
+        }
+    }
+
+    fn forward(&mut self, sig: Signal, main_alive: bool) {
         self.report.forwarded(sig);
-        if !self.main_alive {
+        if !main_alive {
             let left = tree::scan(self.scope);
             self.signal_procs(left.as_deref(), sig, false);
             tracing::debug!(signal = %sig, processes = %Count(left.map(|l| l.len())), "forwarded to what is left");
             return;
         }
-        let target = match self.cfg.forward {
-            Forward::Group => self.group(),
-            Forward::Child => self.main.as_raw(),
-        };
+        let target = self.target();
         tree::send(target, sig);
         tracing::debug!(signal = %sig, target, "forwarded");
     }
 
     fn stop(&mut self, sig: Signal, state: &State) {
         self.report.forwarded(sig);
-        let group = self.cfg.forward == Forward::Group;
-        let target = if group {
-            self.group()
-        } else {
-            self.main.as_raw()
-        };
+        let group = self.cfg.forward_to() == Target::Group;
+        let target = self.target();
         // The group first: the app hears of the stop before grace spends
         // any time looking for the rest.
         tree::send(target, sig);
@@ -587,7 +272,7 @@ impl Supervisor<'_> {
             .kill_at
             .map(|k| k.saturating_duration_since(Instant::now()));
         tracing::info!(
-            reason = %self.report.reason(),
+            reason = %report::reason(state.stop),
             forwarded = %sig,
             to = if group { "group" } else { "child" },
             pid = self.main.as_raw(),
@@ -665,19 +350,19 @@ impl Supervisor<'_> {
     /// tree again and kills what it had not seen; it ends when a pass finds
     /// nothing new. A killed process cannot fork, so two or three passes
     /// do; the bound is for a tree that grace cannot outrun (logged).
-    fn kill(&mut self) {
+    fn kill(&mut self, main_alive: bool) {
         let mut killed = tree::PidSet::default();
         let mut passes = 0;
         loop {
             let Some(left) = tree::scan(self.scope) else {
-                if self.main_alive {
+                if main_alive {
                     tree::send(self.group(), Signal::KILL);
                 }
                 self.signal_procs(None, Signal::KILL, false);
                 self.report.killed_unknown = true;
                 break;
             };
-            if passes == 0 && self.main_alive && !left.iter().any(|p| p.pid == self.main) {
+            if passes == 0 && main_alive && !left.iter().any(|p| p.pid == self.main) {
                 // Listed nowhere (its stat unreadable): still name it.
                 self.report.killed.push((self.main.as_raw(), String::new()));
             }
@@ -693,7 +378,7 @@ impl Supervisor<'_> {
                 );
                 break;
             }
-            if passes == 0 && self.main_alive {
+            if passes == 0 && main_alive {
                 tree::send(self.group(), Signal::KILL);
             }
             // Each by pid, the group's members too: one listed in the group
@@ -758,399 +443,5 @@ fn close_inherited_fds() {
     // closing it again fails with EBADF, harmlessly.
     for fd in fds {
         sys::close_inherited(fd);
-    }
-}
-
-/// Milliseconds, saturating.
-#[must_use]
-pub fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::SignalMap;
-    use crate::exit::ExitPolicy;
-
-    fn cfg() -> Config {
-        Config {
-            program: "app".into(),
-            args: vec![],
-            grace: Duration::from_secs(10),
-            stop_delay: Duration::ZERO,
-            forward: Forward::Group,
-            signals: SignalMap::default(),
-            exit: ExitPolicy::default(),
-            parent_death_stop: false,
-        }
-    }
-
-    fn sig(s: &str) -> Signal {
-        Signal::parse(s).expect("valid signal in test")
-    }
-
-    fn secs(t0: Instant, s: u64) -> Instant {
-        t0 + Duration::from_secs(s)
-    }
-
-    const EXITED_0: Status = Status::Exited(0);
-
-    fn main_exit(status: Status, children_left: bool) -> Event {
-        Event::MainExited {
-            status,
-            children_left,
-        }
-    }
-
-    #[test]
-    fn running_forwards_other_signals_and_never_wakes() {
-        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
-        for name in ["HUP", "USR1", "USR2", "QUIT", "WINCH", "CONT", "RTMIN+3"] {
-            assert_eq!(
-                step(&mut s, Event::Signal(sig(name)), &c, t0),
-                Some(Action::Forward(sig(name)))
-            );
-        }
-        assert_eq!(step(&mut s, Event::Tick, &c, secs(t0, 1000)), None);
-        assert_eq!(s.phase, Phase::Running);
-        assert_eq!(s.next_deadline(), None, "idle: no timeout at all");
-    }
-
-    #[test]
-    fn a_child_stopped_for_the_terminal_suspends_grace_only_while_running() {
-        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
-        for name in ["TSTP", "TTIN", "TTOU"] {
-            assert_eq!(
-                step(&mut s, Event::MainStopped(sig(name)), &c, t0),
-                Some(Action::Suspend(sig(name))),
-                "{name}"
-            );
-        }
-        // Stopped by a plain SIGSTOP (a debugger, `kill -STOP`): not a job
-        // control stop; grace carries on.
-        assert_eq!(step(&mut s, Event::MainStopped(sig("STOP")), &c, t0), None);
-        assert_eq!(s.phase, Phase::Running);
-        assert_eq!(
-            step(&mut s, Event::Signal(Signal::TERM), &c, t0),
-            Some(Action::Stop(Signal::TERM))
-        );
-        assert_eq!(step(&mut s, Event::MainStopped(sig("TSTP")), &c, t0), None);
-        assert_eq!(s.phase, Phase::Stopping);
-    }
-
-    #[test]
-    fn stop_then_kill_at_the_deadline() {
-        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
-        assert_eq!(
-            step(&mut s, Event::Signal(Signal::TERM), &c, t0),
-            Some(Action::Stop(Signal::TERM))
-        );
-        assert_eq!(s.phase, Phase::Stopping);
-        assert_eq!(s.next_deadline(), Some(secs(t0, 10)));
-        assert_eq!(step(&mut s, Event::Tick, &c, secs(t0, 9)), None);
-        // A repeated stop signal is forwarded again and does not move the deadline.
-        assert_eq!(
-            step(&mut s, Event::Signal(Signal::INT), &c, secs(t0, 5)),
-            Some(Action::Forward(Signal::INT))
-        );
-        assert_eq!(s.next_deadline(), Some(secs(t0, 10)));
-        assert_eq!(
-            step(&mut s, Event::Tick, &c, secs(t0, 10)),
-            Some(Action::Kill)
-        );
-        assert!(matches!(s.phase, Phase::Killing { .. }));
-        assert_eq!(
-            step(&mut s, Event::Signal(Signal::HUP), &c, secs(t0, 10)),
-            None,
-            "nothing after SIGKILL"
-        );
-        let killed = main_exit(Status::Signaled(Signal::KILL), false);
-        assert_eq!(
-            step(&mut s, killed, &c, secs(t0, 10)),
-            Some(Action::Exit(137))
-        );
-    }
-
-    #[test]
-    fn int_stops_too_and_stop_signal_maps() {
-        let mut c = cfg();
-        c.signals = SignalMap {
-            stop_signal: Some(sig("QUIT")),
-            rules: vec![],
-        };
-        let (t0, mut s) = (Instant::now(), State::new());
-        assert_eq!(
-            step(&mut s, Event::Signal(Signal::INT), &c, t0),
-            Some(Action::Stop(sig("QUIT")))
-        );
-        let mut s = State::new();
-        assert_eq!(
-            step(&mut s, Event::Signal(sig("QUIT")), &c, t0),
-            Some(Action::Stop(sig("QUIT")))
-        );
-    }
-
-    #[test]
-    fn main_exits_cleanly_during_stop() {
-        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
-        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
-        assert_eq!(
-            step(&mut s, main_exit(Status::Exited(143), false), &c, t0),
-            Some(Action::Exit(143))
-        );
-        let mut c = cfg();
-        c.exit.clean_stop_zero = true;
-        let mut s = State::new();
-        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
-        assert_eq!(
-            step(&mut s, main_exit(Status::Exited(143), false), &c, t0),
-            Some(Action::Exit(0))
-        );
-    }
-
-    #[test]
-    fn crash_with_143_while_running_is_not_clean() {
-        let mut c = cfg();
-        c.exit.clean_stop_zero = true;
-        let (t0, mut s) = (Instant::now(), State::new());
-        assert_eq!(
-            step(&mut s, main_exit(Status::Exited(143), false), &c, t0),
-            Some(Action::Exit(143))
-        );
-    }
-
-    #[test]
-    fn sigkilled_main_is_never_clean() {
-        let mut c = cfg();
-        c.exit.clean_stop_zero = true;
-        let (t0, mut s) = (Instant::now(), State::new());
-        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
-        step(&mut s, Event::Tick, &c, secs(t0, 10));
-        let killed = main_exit(Status::Signaled(Signal::KILL), false);
-        assert_eq!(
-            step(&mut s, killed, &c, secs(t0, 10)),
-            Some(Action::Exit(137))
-        );
-    }
-
-    #[test]
-    fn main_exits_alone_then_the_rest_drains() {
-        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
-        assert_eq!(
-            step(&mut s, main_exit(Status::Exited(3), true), &c, t0),
-            Some(Action::Drain(Signal::TERM))
-        );
-        assert_eq!(s.phase, Phase::Draining);
-        assert_eq!(s.stop, Some((Reason::MainExited, t0)));
-        assert_eq!(
-            s.next_deadline(),
-            Some(secs(t0, 10)),
-            "never longer than the grace period"
-        );
-        assert_eq!(
-            step(&mut s, Event::Signal(Signal::HUP), &c, t0),
-            Some(Action::Forward(Signal::HUP))
-        );
-        assert_eq!(
-            step(&mut s, Event::AllGone, &c, secs(t0, 1)),
-            Some(Action::Exit(3)),
-            "main's code"
-        );
-    }
-
-    #[test]
-    fn drain_deadline_kills_the_rest() {
-        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
-        step(&mut s, main_exit(EXITED_0, true), &c, t0);
-        assert_eq!(
-            step(&mut s, Event::Tick, &c, secs(t0, 10)),
-            Some(Action::Kill)
-        );
-        assert_eq!(
-            step(&mut s, Event::AllGone, &c, secs(t0, 10)),
-            Some(Action::Exit(0))
-        );
-    }
-
-    #[test]
-    fn drain_after_stop_keeps_the_stop_budget_and_does_not_repeat_term() {
-        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
-        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
-        assert_eq!(
-            step(&mut s, main_exit(EXITED_0, true), &c, secs(t0, 4)),
-            Some(Action::DrainUntold(Signal::TERM)),
-            "the tree was told at the stop: only what it missed"
-        );
-        assert_eq!(s.next_deadline(), Some(secs(t0, 10)));
-        assert_eq!(
-            step(&mut s, Event::Tick, &c, secs(t0, 10)),
-            Some(Action::Kill)
-        );
-    }
-
-    #[test]
-    fn child_mode_drains_the_rest_after_the_child() {
-        let mut c = cfg();
-        c.forward = Forward::Child;
-        let (t0, mut s) = (Instant::now(), State::new());
-        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
-        assert!(!s.tree_told);
-        assert_eq!(
-            step(&mut s, main_exit(EXITED_0, true), &c, t0),
-            Some(Action::Drain(Signal::TERM))
-        );
-    }
-
-    #[test]
-    fn stop_delay_holds_the_signal_back() {
-        let mut c = cfg();
-        c.stop_delay = Duration::from_secs(3);
-        let (t0, mut s) = (Instant::now(), State::new());
-        assert_eq!(step(&mut s, Event::Signal(Signal::TERM), &c, t0), None);
-        assert!(matches!(s.phase, Phase::Delaying { .. }));
-        assert_eq!(s.next_deadline(), Some(secs(t0, 3)));
-        // Other signals still flow during the delay.
-        assert_eq!(
-            step(&mut s, Event::Signal(Signal::HUP), &c, secs(t0, 1)),
-            Some(Action::Forward(Signal::HUP))
-        );
-        assert_eq!(step(&mut s, Event::Tick, &c, secs(t0, 2)), None);
-        assert_eq!(
-            step(&mut s, Event::Tick, &c, secs(t0, 3)),
-            Some(Action::Stop(Signal::TERM))
-        );
-        assert_eq!(
-            s.next_deadline(),
-            Some(secs(t0, 10)),
-            "the delay is part of the grace period"
-        );
-    }
-
-    #[test]
-    fn second_stop_signal_ends_the_delay() {
-        let mut c = cfg();
-        c.stop_delay = Duration::from_secs(3);
-        let (t0, mut s) = (Instant::now(), State::new());
-        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
-        assert_eq!(
-            step(&mut s, Event::Signal(Signal::INT), &c, secs(t0, 1)),
-            Some(Action::Stop(Signal::INT))
-        );
-        assert_eq!(s.phase, Phase::Stopping);
-        assert_eq!(s.next_deadline(), Some(secs(t0, 10)));
-    }
-
-    #[test]
-    fn main_exit_during_delay_drains_with_the_delayed_signal() {
-        // INT is forwarded as INT; the drain signal alone would be TERM.
-        let mut c = cfg();
-        c.stop_delay = Duration::from_secs(3);
-        let (t0, mut s) = (Instant::now(), State::new());
-        assert_eq!(step(&mut s, Event::Signal(Signal::INT), &c, t0), None);
-        assert_eq!(
-            step(&mut s, main_exit(EXITED_0, true), &c, secs(t0, 1)),
-            Some(Action::Drain(Signal::INT))
-        );
-    }
-
-    #[test]
-    fn all_gone_without_the_main_status_is_not_an_exit() {
-        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
-        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
-        step(&mut s, Event::Tick, &c, secs(t0, 10));
-        assert!(matches!(s.phase, Phase::Killing { .. }));
-        assert_eq!(step(&mut s, Event::AllGone, &c, secs(t0, 10)), None);
-    }
-
-    #[test]
-    fn main_exit_during_delay_drains_at_once() {
-        let mut c = cfg();
-        c.stop_delay = Duration::from_secs(3);
-        let (t0, mut s) = (Instant::now(), State::new());
-        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
-        assert_eq!(
-            step(&mut s, main_exit(EXITED_0, true), &c, secs(t0, 1)),
-            Some(Action::Drain(Signal::TERM))
-        );
-        assert_eq!(s.phase, Phase::Draining);
-        let mut s = State::new();
-        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
-        assert_eq!(
-            step(&mut s, main_exit(EXITED_0, false), &c, secs(t0, 1)),
-            Some(Action::Exit(0))
-        );
-    }
-
-    #[test]
-    fn parent_death_stops() {
-        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
-        assert_eq!(
-            step(&mut s, Event::ParentDied, &c, t0),
-            Some(Action::Stop(Signal::TERM))
-        );
-        assert_eq!(s.stop, Some((Reason::ParentDied, t0)));
-        assert_eq!(step(&mut s, Event::ParentDied, &c, t0), None);
-    }
-
-    #[test]
-    fn dropped_signals_do_nothing() {
-        let mut c = cfg();
-        c.signals.rules = vec![(Signal::TERM, None), (Signal::HUP, None)];
-        let (t0, mut s) = (Instant::now(), State::new());
-        assert_eq!(step(&mut s, Event::Signal(Signal::TERM), &c, t0), None);
-        assert_eq!(step(&mut s, Event::Signal(Signal::HUP), &c, t0), None);
-        assert_eq!(s.phase, Phase::Running);
-        assert_eq!(
-            step(&mut s, Event::Signal(Signal::INT), &c, t0),
-            Some(Action::Stop(Signal::INT))
-        );
-    }
-
-    #[test]
-    fn killing_gives_up_on_the_unkillable() {
-        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
-        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
-        step(&mut s, Event::Tick, &c, secs(t0, 10));
-        assert_eq!(step(&mut s, Event::Tick, &c, secs(t0, 11)), None);
-        assert_eq!(s.next_deadline(), Some(secs(t0, 10) + KILL_WAIT));
-        assert_eq!(
-            step(&mut s, Event::Tick, &c, secs(t0, 10) + KILL_WAIT),
-            Some(Action::Exit(137))
-        );
-    }
-
-    #[test]
-    fn killing_waits_for_the_rest_after_main() {
-        let (c, t0, mut s) = (cfg(), Instant::now(), State::new());
-        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
-        step(&mut s, Event::Tick, &c, secs(t0, 10));
-        let killed = Status::Signaled(Signal::KILL);
-        assert_eq!(
-            step(&mut s, main_exit(killed, true), &c, secs(t0, 10)),
-            None
-        );
-        assert_eq!(
-            step(&mut s, Event::AllGone, &c, secs(t0, 10)),
-            Some(Action::Exit(137))
-        );
-    }
-
-    #[test]
-    fn zero_grace_period_kills_at_once() {
-        let mut c = cfg();
-        c.grace = Duration::ZERO;
-        let (t0, mut s) = (Instant::now(), State::new());
-        assert_eq!(
-            step(&mut s, Event::Signal(Signal::TERM), &c, t0),
-            Some(Action::Stop(Signal::TERM))
-        );
-        assert_eq!(step(&mut s, Event::Tick, &c, t0), Some(Action::Kill));
-        let mut s = State::new();
-        assert_eq!(
-            step(&mut s, main_exit(EXITED_0, true), &c, t0),
-            Some(Action::Kill),
-            "drain with no budget"
-        );
     }
 }

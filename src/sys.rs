@@ -1,12 +1,12 @@
 //! The few system calls that nix cannot make for us without losing
 //! information, wrapped safely. This is the only module where grace uses
-//! `unsafe`; each block says why it is sound.
+//! `unsafe`: each function that needs it carries its own
+//! `#[allow(unsafe_code)]`, and each block says why it is sound.
 //!
 //! Why not nix: its `Signal` enum has no real-time signals, so `kill` cannot
 //! send them, and its `waitpid` returns `EINVAL` *after* the kernel has reaped
 //! a child that a real-time signal killed, losing that child's pid and
 //! status. For PID 1 that would be a lost exit status and a hung stop.
-#![allow(unsafe_code)]
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd as _, OwnedFd, RawFd};
@@ -19,6 +19,7 @@ use nix::unistd::Pid;
 
 /// `kill(2)` with a raw signal number. `pid` follows kill(2): a negative pid
 /// is a process group, -1 is every process we may signal.
+#[allow(unsafe_code)]
 pub fn kill(pid: i32, signal: i32) -> Result<(), Errno> {
     // SAFETY: kill(2) takes two integers and touches no memory of ours.
     let rc = unsafe { libc::kill(pid, signal) };
@@ -33,6 +34,7 @@ pub fn kill(pid: i32, signal: i32) -> Result<(), Errno> {
 ///
 /// `__WALL` also reaps children created by `clone` with an exit signal other
 /// than SIGCHLD, which would otherwise stay zombies forever.
+#[allow(unsafe_code)]
 pub fn reap_one() -> Result<Option<(Pid, i32)>, Errno> {
     let mut status: libc::c_int = 0;
     // SAFETY: `status` is a valid, writable c_int for the duration of the call.
@@ -69,11 +71,15 @@ pub struct Caught {
 /// forever, `Some(ZERO)` only looks).
 ///
 /// Why not nix: it does not wrap sigtimedwait.
+#[allow(unsafe_code)]
 pub fn sigtimedwait(set: &SigSet, timeout: Option<Duration>) -> Result<Caught, Errno> {
     let ts = timeout.map(|d| libc::timespec {
-        // Clamped to 68 years; `.into()` avoids naming libc's time_t alias,
-        // deprecated on musl.
-        tv_sec: i32::try_from(d.as_secs()).unwrap_or(i32::MAX).into(),
+        // The one bound on durations is config::MAX_DURATION (100 years),
+        // which a 64-bit time_t holds. Only where time_t has 32 bits is a
+        // longer wait clamped to its 68 years, and then the loop, woken
+        // with nothing due, waits again. The field's type is inferred, not
+        // named: libc's time_t alias is deprecated on musl.
+        tv_sec: d.as_secs().try_into().unwrap_or(i32::MAX.into()),
         tv_nsec: libc::c_long::from(d.subsec_nanos().min(999_999_999).cast_signed()),
     });
     let ts_ptr = ts.as_ref().map_or(std::ptr::null(), std::ptr::from_ref);
@@ -99,6 +105,7 @@ pub fn sigtimedwait(set: &SigSet, timeout: Option<Duration>) -> Result<Caught, E
 /// for itself (glibc 32 and 33, musl 32 to 34), whose inherited
 /// disposition grace must still pass on. `None` if the kernel refuses.
 #[must_use]
+#[allow(unsafe_code)]
 pub fn is_ignored(n: i32) -> Option<bool> {
     // The kernel's `struct sigaction` on Linux x86-64 and arm64: handler,
     // flags, restorer, mask, each 8 bytes.
@@ -125,6 +132,7 @@ pub fn is_ignored(n: i32) -> Option<bool> {
 /// libc keeps for itself (musl refuses 32 to 34), and grace must block 34
 /// (`SIGRTMIN` as glibc numbers it) like any other real-time signal.
 #[must_use]
+#[allow(unsafe_code)]
 pub fn signal_set(signals: impl IntoIterator<Item = i32>) -> SigSet {
     const _: () = assert!(size_of::<libc::sigset_t>() >= 8 && align_of::<libc::sigset_t>() >= 8);
     let bits = signals
@@ -172,6 +180,7 @@ pub struct ForkExec {
 /// fork and exec the child only makes system calls, which would be sound
 /// even if another thread held a lock across the fork (grace has no other
 /// thread).
+#[allow(unsafe_code)]
 pub fn fork_exec(
     candidates: &[CString],
     argv: &[CString],
@@ -180,16 +189,8 @@ pub fn fork_exec(
     defaults: &[i32],
     foreground: bool,
 ) -> Result<ForkExec, Errno> {
-    let argv_ptrs: Vec<*const libc::c_char> = argv
-        .iter()
-        .map(|a| a.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect();
-    let env_ptrs: Vec<*const libc::c_char> = env
-        .iter()
-        .map(|e| e.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect();
+    let argv_ptrs = null_terminated(argv);
+    let env_ptrs = null_terminated(env);
     // The child's report: one byte for the terminal, then the errno of a
     // failed exec. Close-on-exec, so a successful exec reads as end of file.
     let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
@@ -204,36 +205,48 @@ pub fn fork_exec(
     // thread at the fork could not hurt it (grace has no other thread).
     let pid = unsafe { libc::fork() };
     if pid == 0 {
-        // SAFETY: see above; this is the child, which ends in this block.
+        // SAFETY: the child, which ends in this block (see above). setpgid,
+        // tcsetpgrp and getpid take integers; the write reads a local byte.
         unsafe {
             let took = libc::setpgid(0, 0) == 0
                 && foreground
                 && libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpid()) == 0;
             let _ = libc::write(report_fd, std::ptr::from_ref(&u8::from(took)).cast(), 1);
+        }
+        // SAFETY: signal with SIG_DFL installs no handler of ours; the mask
+        // is a valid sigset_t borrowed for the call.
+        unsafe {
             for &sig in defaults {
                 libc::signal(sig, libc::SIG_DFL);
             }
             libc::sigprocmask(libc::SIG_SETMASK, mask.as_ref(), std::ptr::null_mut());
-            let mut error = libc::ENOENT;
-            let mut denied = false;
-            for candidate in candidates {
-                libc::execve(candidate.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr());
-                error = Errno::last_raw();
-                match error {
-                    // As musl's execvp(3): try the next directory of PATH.
-                    libc::ENOENT | libc::ENOTDIR => {}
-                    libc::EACCES => denied = true,
-                    _ => break,
-                }
+        }
+        let mut error = libc::ENOENT;
+        let mut denied = false;
+        for candidate in candidates {
+            // SAFETY: a C string and two null-terminated arrays of pointers
+            // to C strings, all alive for the call.
+            unsafe { libc::execve(candidate.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
+            error = Errno::last_raw();
+            match error {
+                // As musl's execvp(3): try the next directory of PATH.
+                libc::ENOENT | libc::ENOTDIR => {}
+                libc::EACCES => denied = true,
+                _ => break,
             }
-            if denied && matches!(error, libc::ENOENT | libc::ENOTDIR) {
-                error = libc::EACCES;
-            }
+        }
+        if denied && matches!(error, libc::ENOENT | libc::ENOTDIR) {
+            error = libc::EACCES;
+        }
+        let bytes = error.to_ne_bytes();
+        // SAFETY: a valid sigset_t borrowed for the call; the write reads
+        // four bytes of a local that outlives it; `_exit` ends the process
+        // without running anything of the parent's (no atexit, no flush).
+        unsafe {
             // Grace may no longer read (the child was stopped before its
             // exec, and grace went on): block everything again, so that
             // the write's SIGPIPE cannot kill the child before `_exit(127)`.
             libc::sigprocmask(libc::SIG_SETMASK, all.as_ref(), std::ptr::null_mut());
-            let bytes = error.to_ne_bytes();
             let _ = libc::write(report_fd, bytes.as_ptr().cast(), bytes.len());
             libc::_exit(127);
         }
@@ -311,8 +324,18 @@ pub fn fork_exec(
     })
 }
 
+/// The pointers to `strings`, then a null: `argv` and `envp` for execve(2).
+fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}
+
 /// Whether child `pid` is stopped, without taking the stop's report
 /// (`waitid` with `WNOWAIT`): the supervisor's reaper still sees it.
+#[allow(unsafe_code)]
 fn stopped_before_exec(pid: Pid) -> bool {
     // SAFETY: siginfo_t is plain data; all-zero is a valid value.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
@@ -331,6 +354,7 @@ fn stopped_before_exec(pid: Pid) -> bool {
 /// `send(2)` on the socket `fd` without blocking and without SIGPIPE
 /// (`MSG_DONTWAIT | MSG_NOSIGNAL`): the flags apply to this call alone, so
 /// the open file description, shared with the app, stays as it was.
+#[allow(unsafe_code)]
 pub fn send_nonblocking(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
     // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the call.
     let rc = unsafe {
@@ -345,6 +369,7 @@ pub fn send_nonblocking(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> 
 }
 
 /// Whether `fd` can take a write now (`poll(2)` for `POLLOUT`, no wait).
+#[allow(unsafe_code)]
 pub fn writable_now(fd: BorrowedFd<'_>) -> bool {
     let mut pfd = libc::pollfd {
         fd: fd.as_raw_fd(),
@@ -360,6 +385,7 @@ pub fn writable_now(fd: BorrowedFd<'_>) -> bool {
 /// 5.9 and later; `ENOSYS` before, or `EPERM` from a seccomp profile that
 /// refuses it). The caller guarantees that no Rust object in this process
 /// owns any of them.
+#[allow(unsafe_code)]
 pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
     // SAFETY: close_range takes three integers and touches no memory of
     // ours; by the contract above no live `OwnedFd` refers to what it closes.
@@ -371,6 +397,7 @@ pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
 ///
 /// Only called on descriptors listed in /proc/self/fd before grace opened any
 /// of its own, so nothing in this process holds them as `OwnedFd`.
+#[allow(unsafe_code)]
 pub fn close_inherited(fd: RawFd) {
     // SAFETY: `fd` was inherited and is owned by no Rust object here (see
     // above); closing it cannot invalidate a live handle.
@@ -384,6 +411,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(unsafe_code)]
     fn signal_sets_hold_exactly_what_was_asked() {
         let set = signal_set([1, 15, 34, 64, 0, 65]);
         assert!(set.contains(Signal::SIGHUP) && set.contains(Signal::SIGTERM));

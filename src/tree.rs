@@ -43,6 +43,17 @@ impl Scope {
             Scope::Descendants(me)
         }
     }
+
+    /// Whether grace is PID 1, of a container's namespace or of a host:
+    /// orphans come to it without asking, it gets no signal when a parent
+    /// dies, and it never stops itself for job control.
+    #[must_use]
+    pub fn is_pid1(self) -> bool {
+        match self {
+            Scope::Namespace => true,
+            Scope::Descendants(me) => me.as_raw() == 1,
+        }
+    }
 }
 
 /// Whether we are in the initial PID namespace. Unknown (no /proc) counts as
@@ -335,17 +346,11 @@ fn descendants(all: &[Proc], root: Pid) -> Vec<Proc> {
 
 /// Sends `signal` to `pid` (a process, or `-pgid` for a group). ESRCH means
 /// it is already gone, which is normal at a stop.
-pub fn send(pid: i32, signal: Signal) -> bool {
+pub fn send(pid: i32, signal: Signal) {
     match sys::kill(pid, signal.raw()) {
-        Ok(()) => true,
-        Err(Errno::ESRCH) => {
-            tracing::debug!(pid, %signal, "already gone");
-            false
-        }
-        Err(e) => {
-            tracing::warn!(pid, %signal, error = %e, "could not signal");
-            false
-        }
+        Ok(()) => {}
+        Err(Errno::ESRCH) => tracing::debug!(pid, %signal, "already gone"),
+        Err(e) => tracing::warn!(pid, %signal, error = %e, "could not signal"),
     }
 }
 
@@ -362,6 +367,16 @@ mod tests {
             zombie: false,
             threads: 1,
         }
+    }
+
+    #[test]
+    fn pid1_of_a_container_or_of_a_host() {
+        assert!(Scope::Namespace.is_pid1());
+        assert!(
+            Scope::Descendants(Pid::from_raw(1)).is_pid1(),
+            "a host's init"
+        );
+        assert!(!Scope::Descendants(Pid::from_raw(42)).is_pid1());
     }
 
     #[test]

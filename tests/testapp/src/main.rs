@@ -16,7 +16,6 @@
 //!   run-then N MODE...         start `testapp MODE...`, wait for a line on stdin, exit N
 //!   orphans N                  make N orphans (double fork; each exits at once), print
 //!                              `leaves PID...`, `ready pid=P`, then wait forever
-//!   signal-storm PID SIG N     send SIG to PID N times, print `sent N`
 //!   block SIGS -- CMD...       block SIGS, then exec CMD (to start grace with a mask)
 //!   libc-default -- CMD...     set signals 32 and 33 to `SIG_DFL` (the C library's
 //!                              sigaction refuses them), then exec CMD
@@ -442,15 +441,6 @@ fn main() {
             std::process::exit(code);
         }
         "orphans" => orphans(arg(1).parse().unwrap_or_else(|_| die("bad count"))),
-        "signal-storm" => {
-            let pid = Pid::from_raw(arg(1).parse().unwrap_or_else(|_| die("bad pid")));
-            let sig = Signal::try_from(parse_signal(arg(2))).unwrap_or_else(|_| die("bad signal"));
-            let n: u32 = arg(3).parse().unwrap_or_else(|_| die("bad count"));
-            for _ in 0..n {
-                let _ = kill(pid, sig);
-            }
-            say(&format!("sent {n}"));
-        }
         "block" => {
             let mut set = nix::sys::signal::SigSet::empty();
             for n in signals(arg(1)) {

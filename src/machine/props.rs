@@ -1,0 +1,342 @@
+//! Properties of the stop machine, checked on generated runs: random
+//! configurations fed random event sequences at non-decreasing times, in
+//! the order the loop can produce them. Each property is one invariant that
+//! makes grace trustworthy; the examples in `machine.rs` show single arrows.
+
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+
+use super::{Action, Event, Phase, State, step};
+use crate::config::{Config, SignalMap, Target};
+use crate::exit::{ExitPolicy, Status};
+use crate::signals::Signal;
+
+fn sig(name: &str) -> Signal {
+    Signal::parse(name).expect("valid signal in test")
+}
+
+/// A configuration: grace period, a stop delay shorter than it (or none),
+/// the forwarding target, the stop signal, a dropped INT, and the exit
+/// policy (clean-stop-exit-zero and exit-code maps).
+fn configs() -> impl Strategy<Value = Config> {
+    (
+        0u64..20_000,
+        0u64..20_000,
+        any::<bool>(),
+        prop_oneof![
+            Just(None),
+            Just(Some("QUIT")),
+            Just(Some("USR2")),
+            Just(Some("TERM"))
+        ],
+        any::<bool>(),
+        any::<bool>(),
+        // `--exit-code-map` rules, among the codes runs end with.
+        prop::collection::vec(
+            (
+                prop_oneof![Just(0u8), Just(137), Just(143), any::<u8>()],
+                any::<u8>(),
+            ),
+            0..3,
+        ),
+    )
+        .prop_map(|(grace, delay, child, stop, clean, drop_int, map)| {
+            // Shorter than the grace period, as the constructor insists.
+            let delay = if grace == 0 { 0 } else { delay % grace };
+            Config::new(
+                "app".into(),
+                vec![],
+                Duration::from_millis(grace),
+                Duration::from_millis(delay),
+            )
+            .expect("a valid config")
+            .with_forward_to(if child { Target::Child } else { Target::Group })
+            .with_signals(SignalMap {
+                stop_signal: stop.map(sig),
+                rules: if drop_int {
+                    vec![(Signal::INT, None)]
+                } else {
+                    vec![]
+                },
+            })
+            .with_exit(ExitPolicy {
+                clean_stop_zero: clean,
+                map,
+            })
+            .with_parent_death_stop(true)
+        })
+}
+
+fn statuses() -> impl Strategy<Value = Status> {
+    prop_oneof![
+        (0u8..=255).prop_map(Status::Exited),
+        Just(Status::Exited(143)),
+        prop_oneof![Just("TERM"), Just("INT"), Just("KILL"), Just("QUIT")]
+            .prop_map(|s| Status::Signaled(sig(s))),
+    ]
+}
+
+fn events() -> impl Strategy<Value = Event> {
+    prop_oneof![
+        4 => prop_oneof![
+            Just("TERM"), Just("INT"), Just("HUP"), Just("USR1"), Just("QUIT"), Just("USR2")
+        ]
+        .prop_map(|s| Event::Signal(sig(s))),
+        1 => Just(Event::ParentDied),
+        2 => (statuses(), any::<bool>()).prop_map(|(status, children_left)| Event::MainExited {
+            status,
+            children_left
+        }),
+        1 => Just(Event::AllGone),
+        1 => prop_oneof![Just("TSTP"), Just("TTIN"), Just("TTOU"), Just("STOP")]
+            .prop_map(|s| Event::MainStopped(sig(s))),
+        4 => Just(Event::Tick),
+    ]
+}
+
+/// Events with the milliseconds since the previous one.
+fn runs() -> impl Strategy<Value = Vec<(u64, Event)>> {
+    prop::collection::vec(
+        (prop_oneof![Just(0u64), 0u64..100, 0u64..25_000], events()),
+        0..40,
+    )
+}
+
+/// One step of a run, as the loop took it.
+struct Step {
+    before: State,
+    event: Event,
+    now: Instant,
+    action: Option<Action>,
+    after: State,
+}
+
+/// Feeds `run` to the machine as the loop would: the main child is reaped
+/// once and reports no stop after that; `AllGone` only once it is reaped;
+/// the loop stops at the first exit. Then a few more events, to show that
+/// nothing follows the exit.
+fn drive(cfg: &Config, t0: Instant, run: &[(u64, Event)]) -> Vec<Step> {
+    let mut state = State::new();
+    let mut now = t0;
+    let mut reaped = false;
+    let mut steps = Vec::new();
+    for &(dt, event) in run {
+        now += Duration::from_millis(dt);
+        let possible = match event {
+            Event::MainExited { .. } | Event::MainStopped(_) => !reaped,
+            Event::AllGone => reaped,
+            _ => true,
+        };
+        if !possible {
+            continue;
+        }
+        reaped |= matches!(event, Event::MainExited { .. });
+        let before = state.clone();
+        let action = step(&mut state, event, cfg, now);
+        steps.push(Step {
+            before,
+            event,
+            now,
+            action,
+            after: state.clone(),
+        });
+    }
+    steps
+}
+
+/// When SIGKILL is due: the grace period after the first event that began a
+/// stop (a stop signal or the parent's death while running, or the main
+/// child leaving others behind), computed here without the machine, and
+/// without the stop delay.
+fn kill_deadline(cfg: &Config, steps: &[Step]) -> Option<Instant> {
+    steps.iter().find_map(|s| {
+        let begins = match s.event {
+            Event::Signal(sig) => s.before.phase == Phase::Running && cfg.signals().is_stop(sig),
+            Event::ParentDied => s.before.phase == Phase::Running,
+            Event::MainExited { children_left, .. } => children_left,
+            _ => false,
+        };
+        let before_exit = !matches!(s.before.phase, Phase::Exited);
+        (begins && before_exit).then(|| s.now + cfg.grace())
+    })
+}
+
+fn is_over(step: &Step) -> bool {
+    matches!(step.action, Some(Action::Exit(_))) || step.before.phase == Phase::Exited
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 512,
+        // A failure prints its shrunk case; nothing is written to the tree.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Nothing gets the stop signal twice: at most one `Stop`, at most one
+    /// drain, and after a stop that told the whole tree (group mode) the
+    /// drain tells only what it missed.
+    #[test]
+    fn nothing_gets_the_stop_signal_twice(cfg in configs(), run in runs()) {
+        let steps = drive(&cfg, Instant::now(), &run);
+        let actions: Vec<Action> = steps.iter().filter_map(|s| s.action).collect();
+        let stops = actions.iter().filter(|a| matches!(a, Action::Stop(_))).count();
+        prop_assert!(stops <= 1, "{actions:?}");
+        let drains: Vec<&Action> = actions
+            .iter()
+            .filter(|a| matches!(a, Action::Drain(_) | Action::DrainUntold(_)))
+            .collect();
+        prop_assert!(drains.len() <= 1, "{actions:?}");
+        if stops == 1 && cfg.forward_to() == Target::Group {
+            prop_assert!(
+                !actions.iter().any(|a| matches!(a, Action::Drain(_))),
+                "a group stop told the tree: {actions:?}"
+            );
+        }
+        let kills = actions.iter().filter(|a| matches!(a, Action::Kill)).count();
+        prop_assert!(kills <= 1, "{actions:?}");
+    }
+
+    /// No signal to a pid after it was reaped: once the main child was
+    /// reported exited, nothing is addressed to it (the stop and the
+    /// suspension target its group; forwards, drains and kills go to what
+    /// is left); after the exit, nothing at all.
+    #[test]
+    fn nothing_reaches_the_main_child_once_reaped(cfg in configs(), run in runs()) {
+        let steps = drive(&cfg, Instant::now(), &run);
+        let mut reaped = false;
+        let mut over = false;
+        for s in &steps {
+            if over {
+                prop_assert_eq!(s.action, None, "after the exit: {:?}", s.event);
+                prop_assert_eq!(s.after.next_deadline(), None);
+            }
+            if reaped {
+                prop_assert!(
+                    !matches!(s.action, Some(Action::Stop(_) | Action::Suspend(_))),
+                    "{:?} after the main child was reaped", s.action
+                );
+            }
+            reaped |= matches!(s.event, Event::MainExited { .. });
+            over |= is_over(s);
+        }
+    }
+
+    /// SIGKILL never before the deadline, and always at it while the run
+    /// is not over: the first tick at or past the deadline kills (or, if
+    /// it ends a stop delay no earlier tick ended, sends the stop, and the
+    /// next tick kills; the loop's timeout is due at once then). The
+    /// deadline is the first stop plus the grace period, whatever the stop
+    /// delay: a delay never extends the grace period.
+    #[test]
+    fn sigkill_exactly_at_the_deadline(cfg in configs(), run in runs()) {
+        let steps = drive(&cfg, Instant::now(), &run);
+        let deadline = kill_deadline(&cfg, &steps);
+        let mut late_ticks = 0;
+        for s in &steps {
+            if s.before.phase == Phase::Exited {
+                break;
+            }
+            if s.action == Some(Action::Kill) {
+                let due = deadline.expect("a kill needs a stop");
+                prop_assert!(s.now >= due, "killed {:?} early", due - s.now);
+                break;
+            }
+            if matches!(s.action, Some(Action::Exit(_))) {
+                break;
+            }
+            // Probes from here: a tick just before the deadline never
+            // kills; one at the deadline does, once the stop was sent.
+            if let Some(due) = deadline.filter(|d| *d > s.now) {
+                let early = due.checked_sub(Duration::from_millis(1)).unwrap_or(due);
+                let mut probe = s.after.clone();
+                let at = early.max(s.now);
+                prop_assert_ne!(step(&mut probe, Event::Tick, &cfg, at), Some(Action::Kill));
+                if matches!(s.after.phase, Phase::Stopping | Phase::Draining) {
+                    let mut probe = s.after.clone();
+                    prop_assert_eq!(step(&mut probe, Event::Tick, &cfg, due), Some(Action::Kill));
+                }
+            }
+            if deadline.is_some_and(|d| s.now >= d) && s.event == Event::Tick {
+                late_ticks += 1;
+                let ended_delay = matches!(s.before.phase, Phase::Delaying { .. })
+                    && matches!(s.action, Some(Action::Stop(_)));
+                prop_assert!(
+                    late_ticks == 1 && ended_delay,
+                    "no SIGKILL at a tick past the deadline: {:?} -> {:?}",
+                    s.before.phase,
+                    s.action
+                );
+            }
+        }
+    }
+
+    /// The exit code is a function of the main child's status, of the stop
+    /// signal sent before it ended (if it ended during that stop, before
+    /// any SIGKILL), and of the policy.
+    #[test]
+    fn the_exit_code_follows_the_status_and_the_policy(cfg in configs(), run in runs()) {
+        let steps = drive(&cfg, Instant::now(), &run);
+        let mut sent = None;
+        let mut killed = false;
+        let mut ended = None;
+        for s in &steps {
+            if let Event::MainExited { status, .. } = s.event {
+                ended = Some((status, sent.filter(|_| !killed)));
+            }
+            match s.action {
+                Some(Action::Stop(sig)) => sent = Some(sig),
+                Some(Action::Kill) => killed = true,
+                Some(Action::Exit(code)) => {
+                    let (status, by) = ended.unwrap_or((Status::Signaled(Signal::KILL), None));
+                    prop_assert_eq!(code, cfg.exit().code(status, by));
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The loop's timeout is never past the next deadline that fires: if a
+    /// tick at some time would do something, the timeout is no later; and
+    /// at the timeout itself a tick does something (no idle wake-up).
+    #[test]
+    fn the_timeout_is_the_next_deadline(
+        cfg in configs(),
+        run in runs(),
+        probes in prop::collection::vec(0u64..30_000, 1..6),
+    ) {
+        let steps = drive(&cfg, Instant::now(), &run);
+        for s in &steps {
+            let timeout = s.after.next_deadline();
+            let mut times: Vec<Instant> =
+                probes.iter().map(|&ms| s.now + Duration::from_millis(ms)).collect();
+            times.push(s.now);
+            if let Some(t) = timeout.filter(|t| *t >= s.now) {
+                times.push(t);
+                times.extend(t.checked_sub(Duration::from_millis(1)).filter(|p| *p >= s.now));
+            }
+            for at in times {
+                let mut probe = s.after.clone();
+                if step(&mut probe, Event::Tick, &cfg, at).is_some() {
+                    prop_assert!(
+                        timeout.is_some_and(|t| t <= at),
+                        "a tick at +{:?} fires, the timeout is {:?}",
+                        at - s.now,
+                        timeout.map(|t| t.saturating_duration_since(s.now))
+                    );
+                }
+            }
+            if let Some(t) = timeout {
+                let mut probe = s.after.clone();
+                let at = t.max(s.now);
+                prop_assert!(
+                    step(&mut probe, Event::Tick, &cfg, at).is_some(),
+                    "woke at the timeout for nothing in {:?}",
+                    s.after.phase
+                );
+            }
+        }
+    }
+}
