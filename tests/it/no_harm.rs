@@ -402,6 +402,24 @@ fn a_child_stopped_before_its_exec_does_not_hang_grace() {
     assert_eq!(code, 143, "{}", run.stderr());
 }
 
+/// A freezer cgroup, thawed and removed however the test ends: a frozen
+/// app left behind would sit in the kernel for good.
+struct Thaw(std::path::PathBuf);
+impl Drop for Thaw {
+    fn drop(&mut self) {
+        let _ = std::fs::write(self.0.join("freezer.state"), "THAWED");
+        if let Ok(procs) = std::fs::read_to_string(self.0.join("cgroup.procs")) {
+            for pid in procs.split_whitespace().filter_map(|p| p.parse().ok()) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+        let deadline = Instant::now() + SOON;
+        while std::fs::remove_dir(&self.0).is_err() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
 /// A process that SIGKILL cannot end (here: frozen by the v1 cgroup
 /// freezer, which holds even a SIGKILL until it thaws) is waited for 2 s,
 /// then grace exits and its report names it.
@@ -414,6 +432,7 @@ fn survivors_of_sigkill_are_named_in_the_report() {
     }
     let cgroup = root.join(format!("grace-it-{}", std::process::id()));
     std::fs::create_dir_all(&cgroup).expect("create a freezer cgroup");
+    let thaw = Thaw(cgroup.clone());
     let mut run = Init::new(Mode::Child)
         .args(["--grace-period", "100ms"])
         .app(&["ignore-term"])
@@ -430,8 +449,8 @@ fn survivors_of_sigkill_are_named_in_the_report() {
     let stderr = run.stderr();
     let _ = std::fs::write(cgroup.join("freezer.state"), "THAWED");
     let code = run.wait();
+    drop(thaw);
     eventually(SOON, "the app died once thawed", || !alive(app));
-    let _ = std::fs::remove_dir(&cgroup);
     assert_eq!(code, 137, "{stderr}");
     let report = stderr
         .lines()

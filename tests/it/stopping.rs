@@ -368,6 +368,9 @@ fn without_the_flag_parent_death_stops_nothing() {
         .spawn_raw();
     run.wait_for_line("ready");
     let grace = pid_file(&pidfile);
+    // grace outlives its parent here, out of the harness's reach: however
+    // the test ends, grace is told to stop (and stops the app).
+    let mut guard = StopOnDrop(Some(grace));
     let parent = run.outer_pid();
     nix::sys::signal::kill(parent, Signal::SIGKILL).expect("kill the parent");
     eventually(Duration::from_secs(10), "grace was re-parented", || {
@@ -383,10 +386,23 @@ fn without_the_flag_parent_death_stops_nothing() {
     assert!(marker(&m)[0].starts_with("SIG40"), "{:?}", marker(&m));
     nix::sys::signal::kill(grace, Signal::SIGTERM).expect("TERM to grace");
     eventually(Duration::from_secs(10), "grace exited", || !alive(grace));
+    guard.0 = None;
     run.wait_for_stderr("event=shutdown");
     let stderr = run.stderr();
     assert!(stderr.contains("reason=SIGTERM"), "{stderr}");
     assert!(!stderr.contains("parent died"), "{stderr}");
+}
+
+/// Sends SIGTERM to a grace the harness cannot reach if the test fails
+/// before it has seen grace exit (after that, the pid may be anyone's).
+struct StopOnDrop(Option<nix::unistd::Pid>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = nix::sys::signal::kill(pid, Signal::SIGTERM);
+        }
+    }
 }
 
 /// The pid a script wrote to `path` (`echo $! > path`), once it is there:
