@@ -114,22 +114,10 @@ fn a_sigpipe_sent_to_grace_is_forwarded() {
 fn a_stalled_log_reader_does_not_hold_up_the_deadline() {
     for mode in MODES {
         skip_unless_mode!(mode);
-        let (reader, _, stderr) = full_pipe();
-        let mut run = Init::new(mode)
-            .args(["--grace-period", "1s"])
-            .stderr_to(stderr)
-            .app(&["ignore-term"])
-            .spawn();
-        let app = pid_of(&run.wait_for_line("ready"));
-        run.signal(Signal::SIGTERM);
-        run.wait_for_line("got SIGTERM");
-        if mode == Mode::Child {
-            eventually(SOON, "the app was SIGKILLed at the deadline", || {
-                !alive(app)
-            });
-        }
-        assert_eq!(run.wait(), 137, "{mode:?}");
-        drop(reader);
+        deadline_holds_with_stderr(mode, || {
+            let (reader, _, stderr) = full_pipe();
+            (reader, stderr)
+        });
     }
 }
 
