@@ -355,10 +355,11 @@ impl Supervisor<'_> {
         let mut passes = 0;
         loop {
             let Some(left) = tree::scan(self.scope) else {
+                // Nothing to list: the group, and as PID 1 the kill(-1)
+                // below, reach what can be reached.
                 if main_alive {
                     tree::send(self.group(), Signal::KILL);
                 }
-                self.signal_procs(None, Signal::KILL, false);
                 self.report.killed_unknown = true;
                 break;
             };
@@ -419,10 +420,11 @@ const MAX_KILL_PASSES: u32 = 16;
 /// call would be closed under its owner.
 fn close_inherited_fds() {
     let keep = logging::own_fd().and_then(|fd| u32::try_from(fd).ok());
+    // Logging's descriptor is below 3 only if grace was started with one
+    // of stdio closed; it is then not in the way.
     let ranges = match keep {
-        Some(k) if k > 3 => [(3, k - 1), (k + 1, u32::MAX)],
-        Some(k) => [(k + 1, u32::MAX), (1, 0)],
-        None => [(3, u32::MAX), (1, 0)],
+        Some(k) if k >= 3 => [(3, k - 1), (k + 1, u32::MAX)],
+        _ => [(3, u32::MAX), (1, 0)],
     };
     if ranges
         .iter()
