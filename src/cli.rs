@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser};
 
-use crate::config::{self, Config, SignalMap, Target};
+use crate::config::{self, Command, Config, SignalMap, Target};
 use crate::exit::{self, ExitPolicy};
 use crate::logging::{Format, Level};
 use crate::signals::Signal;
@@ -20,9 +20,13 @@ Exit status: the command's own; 128+N if signal N killed it (137 after grace's
 SIGKILL); 125 if grace itself failed or was misused; 126 if COMMAND cannot be
 executed; 127 if COMMAND was not found.
 
+Several commands, separated by a standalone ':::', each run in its own process
+group: when one exits, grace stops the others and exits with its status.
+
 In a Dockerfile (exec form, so that grace is PID 1):
     ENTRYPOINT [\"/grace\", \"--\"]
-    CMD [\"/start.sh\"]";
+    CMD [\"/start.sh\"]
+    CMD [\"nginx\", \"-g\", \"daemon off;\", \":::\", \"php-fpm\", \"-F\"]";
 
 /// `grace --version`: the version and the target it was built for.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("GRACE_TARGET"), ")");
@@ -32,7 +36,7 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("GRACE_TARGE
 /// stops the whole tree within the grace period, with SIGKILL at the end.
 #[derive(Parser, Debug)]
 #[command(name = "grace", version = VERSION, about, long_about = None, after_help = AFTER_HELP)]
-#[command(override_usage = "grace [OPTIONS] [--] COMMAND [ARGS]...")]
+#[command(override_usage = "grace [OPTIONS] [--] COMMAND [ARGS]... [::: COMMAND [ARGS]...]...")]
 #[command(max_term_width = 100)]
 pub struct Cli {
     /// The whole time from the first stop signal to SIGKILL: 500ms, 8s, 2m,
@@ -80,6 +84,22 @@ pub struct Cli {
           value_parser = parse_bool)]
     parent_death_stop: bool,
 
+    /// With several commands: when one exits, the others keep running;
+    /// grace exits after the last, with the first non-zero status.
+    #[arg(long, env = "GRACE_KEEP_GOING", action = ArgAction::SetTrue,
+          value_parser = parse_bool)]
+    keep_going: bool,
+
+    /// The argument that separates commands, for an app that takes a
+    /// literal ':::' itself.
+    #[arg(
+        long,
+        env = "GRACE_SEPARATOR",
+        value_name = "TOKEN",
+        default_value = ":::"
+    )]
+    separator: OsString,
+
     /// Log level: error, warn, info (default), debug, trace, off.
     #[arg(long, env = "GRACE_LOG", value_name = "LEVEL", value_parser = Level::parse)]
     log_level: Option<Level>,
@@ -97,7 +117,8 @@ pub struct Cli {
     #[arg(short, long, action = ArgAction::Count)]
     quiet: u8,
 
-    /// The command to run, and its arguments (passed through untouched).
+    /// The command to run, and its arguments (passed through untouched);
+    /// ':::' (see --separator) begins another command.
     #[arg(value_name = "COMMAND", required = true, trailing_var_arg = true, num_args = 1..)]
     command: Vec<OsString>,
 }
@@ -133,14 +154,16 @@ impl Cli {
 
     /// Validates the combination and builds the configuration.
     pub fn into_config(self) -> Result<Config, String> {
-        let mut command = self.command.into_iter();
-        let program = command.next().ok_or("a COMMAND is required")?;
+        let mut commands = split_commands(&self.command, &self.separator)?.into_iter();
+        let first = commands.next().ok_or("a COMMAND is required")?;
         Ok(Config::new(
-            program,
-            command.collect(),
+            first.program,
+            first.args,
             self.grace_period,
             self.stop_delay,
         )?
+        .with_more_commands(commands.collect())
+        .with_keep_going(self.keep_going)
         .with_forward_to(self.forward_to)
         .with_signals(SignalMap {
             stop_signal: self.stop_signal,
@@ -152,6 +175,30 @@ impl Cli {
         })
         .with_parent_death_stop(self.parent_death_stop))
     }
+}
+
+/// Splits the arguments into commands at each standalone `separator`.
+/// An empty command (the separator first, last, or twice in a row) is a
+/// usage error, as is an empty separator.
+fn split_commands(words: &[OsString], separator: &OsString) -> Result<Vec<Command>, String> {
+    if separator.is_empty() {
+        return Err("--separator must not be empty".to_owned());
+    }
+    let sep = separator.display();
+    let mut commands = Vec::new();
+    for (n, words) in words.split(|w| w == separator).enumerate() {
+        let Some((program, args)) = words.split_first() else {
+            return Err(format!(
+                "command {} is empty: '{sep}' separates two commands, it cannot come first, last or twice in a row",
+                n + 1
+            ));
+        };
+        commands.push(Command {
+            program: program.clone(),
+            args: args.to_vec(),
+        });
+    }
+    Ok(commands)
 }
 
 /// Parses a boolean from the environment: 1/0, true/false, yes/no, on/off.
@@ -221,8 +268,10 @@ mod tests {
         assert_eq!(cfg.grace(), Duration::from_secs(90));
         assert_eq!(cfg.stop_delay(), Duration::from_secs(5));
         assert_eq!(cfg.forward_to(), Target::Child);
-        assert_eq!(cfg.program(), "app");
-        assert!(cfg.args().is_empty());
+        assert_eq!(cfg.commands().len(), 1);
+        assert_eq!(cfg.commands()[0].program, "app");
+        assert!(cfg.commands()[0].args.is_empty());
+        assert!(!cfg.keep_going());
     }
 
     #[test]
@@ -252,6 +301,81 @@ mod tests {
         );
         let err = parse(&[]).expect_err("usage error");
         assert!(one_line(&err).contains("<COMMAND>"), "{}", one_line(&err));
+    }
+
+    fn programs(cfg: &Config) -> Vec<Vec<&str>> {
+        cfg.commands()
+            .iter()
+            .map(|c| {
+                std::iter::once(&c.program)
+                    .chain(&c.args)
+                    .map(|s| s.to_str().expect("utf-8 in test"))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn several_commands() {
+        let cli = parse(&[
+            "--keep-going",
+            "--",
+            "nginx",
+            "-g",
+            "daemon off;",
+            ":::",
+            "php-fpm",
+            "-F",
+            ":::",
+            "true",
+        ])
+        .expect("parses");
+        let cfg = cli.into_config().expect("valid");
+        assert_eq!(
+            programs(&cfg),
+            [
+                vec!["nginx", "-g", "daemon off;"],
+                vec!["php-fpm", "-F"],
+                vec!["true"]
+            ]
+        );
+        assert!(cfg.keep_going());
+        // Only a standalone separator splits.
+        let cfg = parse(&["echo", "a:::b", "::::", "::: "])
+            .expect("parses")
+            .into_config()
+            .expect("valid");
+        assert_eq!(programs(&cfg), [vec!["echo", "a:::b", "::::", "::: "]]);
+        // Another token frees ':::' for the app.
+        let cfg = parse(&["--separator", "+++", "echo", ":::", "+++", "true"])
+            .expect("parses")
+            .into_config()
+            .expect("valid");
+        assert_eq!(programs(&cfg), [vec!["echo", ":::"], vec!["true"]]);
+    }
+
+    #[test]
+    fn empty_commands_are_usage_errors() {
+        for (args, n) in [
+            (&["--", ":::", "app"][..], 1),
+            (&["app", ":::"], 2),
+            (&["app", ":::", ":::", "b"], 2),
+            (&[":::"], 1),
+        ] {
+            let err = parse(args)
+                .expect("parses")
+                .into_config()
+                .expect_err("an empty command");
+            assert!(
+                err.starts_with(&format!("command {n} is empty")) && !err.contains('\n'),
+                "{args:?}: {err}"
+            );
+        }
+        let err = parse(&["--separator", "", "app"])
+            .expect("parses")
+            .into_config()
+            .expect_err("an empty separator");
+        assert!(err.contains("--separator"), "{err}");
     }
 
     #[test]

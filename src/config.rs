@@ -19,13 +19,22 @@ pub enum Target {
     Child,
 }
 
+/// One command to run: a program and its arguments, passed through untouched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+}
+
 /// The validated configuration of one run. Built only by [`Config::new`],
 /// which checks the durations, and read through its accessors: no other
 /// module can make one that breaks them.
 #[derive(Clone, Debug)]
 pub struct Config {
-    program: OsString,
-    args: Vec<OsString>,
+    /// The commands, in command-line order: never empty.
+    commands: Vec<Command>,
+    /// When one command exits, the others keep running (`--keep-going`).
+    keep_going: bool,
     /// The whole budget from the first stop signal to SIGKILL.
     grace: Duration,
     /// How long the app keeps running after a stop signal before it is told.
@@ -63,8 +72,8 @@ impl Config {
             ));
         }
         Ok(Config {
-            program,
-            args,
+            commands: vec![Command { program, args }],
+            keep_going: false,
             grace,
             stop_delay,
             forward_to: Target::Group,
@@ -102,16 +111,30 @@ impl Config {
         self
     }
 
-    /// The command to run.
+    /// Runs `more` too, after the first command, each in its own group.
     #[must_use]
-    pub fn program(&self) -> &OsString {
-        &self.program
+    pub fn with_more_commands(mut self, more: Vec<Command>) -> Config {
+        self.commands.extend(more);
+        self
     }
 
-    /// Its arguments.
+    /// Whether the other commands keep running when one exits.
     #[must_use]
-    pub fn args(&self) -> &[OsString] {
-        &self.args
+    pub fn with_keep_going(mut self, on: bool) -> Config {
+        self.keep_going = on;
+        self
+    }
+
+    /// The commands, in command-line order; at least one.
+    #[must_use]
+    pub fn commands(&self) -> &[Command] {
+        &self.commands
+    }
+
+    /// Whether the other commands keep running when one exits.
+    #[must_use]
+    pub fn keep_going(&self) -> bool {
+        self.keep_going
     }
 
     /// The whole budget from the first stop signal to SIGKILL.

@@ -1,4 +1,4 @@
-//! Reaping: every child of grace, the main child and every orphan the kernel
+//! Reaping: every child of grace, the commands and every orphan the kernel
 //! re-parents to us, collected in one `waitpid(-1, WNOHANG)` loop.
 //!
 //! SIGCHLD coalesces (ten exits may raise it once), so the loop runs until
@@ -13,37 +13,43 @@ use crate::exit::Status;
 use crate::signals::Signal;
 use crate::sys;
 
-/// What one pass of the reaper collected.
+/// What one pass of the reaper collected, besides the commands' exits.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Reaped {
-    /// The main child's status, if it was reaped in this pass.
-    pub main: Option<Status>,
     /// How many other processes were reaped in this pass.
     pub others: u32,
     /// Whether grace still has children (alive, or exited and not yet
     /// reported). `false` means its whole subtree is gone.
     pub children_left: bool,
-    /// The signal that stopped the main child, if it stopped in this pass
-    /// (Ctrl-Z, or a read from the terminal in the background).
+    /// The signal that stopped the first command, if it stopped in this
+    /// pass and did not exit (Ctrl-Z, or a read from the terminal in the
+    /// background).
     pub main_stopped: Option<Signal>,
 }
 
-/// Reaps every exited child without blocking.
-pub fn reap_all(main: Pid) -> Result<Reaped, Errno> {
+/// Reaps every exited child without blocking. The commands' exits (their
+/// index in `commands` and status) are appended to `exits`, in the order
+/// they were reaped.
+pub fn reap_all(commands: &[Pid], exits: &mut Vec<(usize, Status)>) -> Result<Reaped, Errno> {
     let mut reaped = Reaped::default();
+    let first = commands.first().copied();
     loop {
         match sys::reap_one() {
             Ok(Some((pid, raw))) if libc::WIFSTOPPED(raw) => {
-                // Not an exit: only the main child's stop matters.
-                if pid == main {
+                // Not an exit: only the first command's stop matters.
+                if Some(pid) == first {
                     reaped.main_stopped = Signal::from_raw(libc::WSTOPSIG(raw));
                 }
             }
             Ok(Some((pid, raw))) => {
                 let status = Status::from_raw(raw);
-                if pid == main {
-                    tracing::debug!(pid = pid.as_raw(), %status, "reaped the main child");
-                    reaped.main = Some(status);
+                if let Some(i) = commands.iter().position(|c| *c == pid) {
+                    tracing::debug!(pid = pid.as_raw(), command = i + 1, %status, "reaped a command");
+                    if i == 0 {
+                        // A stop reported in the same pass as the exit is history.
+                        reaped.main_stopped = None;
+                    }
+                    exits.push((i, status));
                 } else {
                     tracing::debug!(pid = pid.as_raw(), %status, "reaped");
                     reaped.others += 1;

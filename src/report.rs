@@ -1,15 +1,16 @@
 //! The shutdown report: one line at the end of every run that involved a
 //! stop, a SIGKILL or leftovers, saying what came in, what was sent to whom,
 //! how the main child ended and when, and who had to be killed. In
-//! `--log-format json` it is one JSON object with the same fields.
+//! `--log-format json` it is one JSON object with the same fields. With
+//! several commands, one line (one object) per command comes first,
+//! saying how each ended and which one ended the run.
 
 use std::fmt::{self, Write as _};
 use std::time::{Duration, Instant};
 
 use nix::unistd::Pid;
 
-use crate::exit::Status;
-use crate::machine::Reason;
+use crate::machine::{Ended, Reason};
 use crate::signals::Signal;
 
 /// Milliseconds, saturating: the unit of every duration grace logs.
@@ -52,11 +53,22 @@ pub fn reason(stop: Option<(Reason, Instant)>) -> String {
     stop.map_or_else(|| "none".to_owned(), |(r, _)| r.to_string())
 }
 
+/// One command, as the report names it.
+#[derive(Debug)]
+pub struct Command {
+    pub pid: Pid,
+    /// Its argv\[0\].
+    pub name: String,
+    /// When it was reaped.
+    pub ended: Option<Instant>,
+}
+
 /// What the supervisor did, collected as it happened.
 #[derive(Debug)]
 pub struct Report {
     pub started: Instant,
-    pub main_ended: Option<Instant>,
+    /// The commands, in command-line order (those that started).
+    pub commands: Vec<Command>,
     /// Signals forwarded, in first-seen order, with counts.
     pub forwarded: Vec<(Signal, u32)>,
     /// Processes that were sent the stop signal; `None` once a stop had to
@@ -74,10 +86,10 @@ pub struct Report {
 
 impl Report {
     #[must_use]
-    pub fn new(started: Instant) -> Report {
+    pub fn new(started: Instant, commands: Vec<Command>) -> Report {
         Report {
             started,
-            main_ended: None,
+            commands,
             // Room for every signal grace forwards: no allocation while
             // forwarding.
             forwarded: Vec::with_capacity(64),
@@ -102,25 +114,30 @@ impl Report {
         self.told = self.told.zip(n).map(|(a, b)| a + b);
     }
 
-    /// Writes the report if the run involved a stop, a kill or leftovers.
-    /// `stop` is why and when the stop began, if one did, and `status` how
-    /// the main child ended, if it was reaped: the machine's to know.
-    pub fn finish(
-        &self,
-        stop: Option<(Reason, Instant)>,
-        status: Option<Status>,
-        main: Pid,
-        code: u8,
-    ) {
+    /// Writes the report if the run involved a stop, a kill or leftovers,
+    /// or several commands. From the machine: `stop`, why and when the
+    /// stop began, if one did; `ended`, how each command ended, if it was
+    /// reaped; `ended_run`, the command whose exit ended the run; `from`,
+    /// the one whose status grace exits with.
+    pub fn finish(&self, end: &End<'_>, code: u8) {
+        let several = self.commands.len() > 1;
+        if several {
+            self.name_commands(end);
+        }
+        let End {
+            stop, ended, from, ..
+        } = *end;
+        // The command the exit code came from (the first if none did).
+        let at = from.unwrap_or(0);
+        let status = ended.get(at).copied().flatten().map(|e| e.status);
+        let (main, main_ended, main_name) = self
+            .commands
+            .get(at)
+            .map_or((Pid::from_raw(0), None, ""), |c| {
+                (c.pid, c.ended, c.name.as_str())
+            });
         let Some((reason, stop_at)) = stop else {
-            if self.killed.is_empty() {
-                return;
-            }
-            // Unreachable in practice (a kill needs a stop), but never silent.
-            tracing::warn!(
-                killed = self.killed.len(),
-                "processes were killed without a stop"
-            );
+            self.finish_without_stop(code);
             return;
         };
         let now = Instant::now();
@@ -140,7 +157,7 @@ impl Report {
         let killed_names = names(&self.killed);
         let more = self.killed.len().saturating_sub(NAMED);
         let run_ms = millis(
-            self.main_ended
+            main_ended
                 .unwrap_or(now)
                 .saturating_duration_since(self.started),
         );
@@ -152,9 +169,14 @@ impl Report {
             (Some(_), None) => Some("killed"),
             (None, None) => Some("told,killed"),
         };
+        let who = if several {
+            format!("command {} ({main_name})", at + 1)
+        } else {
+            "main child".to_owned()
+        };
         let mut message = match (killed.0, status) {
             (Some(0), Some(s)) => {
-                format!("stopped: main child {s} {stop_ms}ms after the stop began ({reason})")
+                format!("stopped: {who} {s} {stop_ms}ms after the stop began ({reason})")
             }
             (n, _) => format!(
                 "stopped: SIGKILL needed for {} process(es) after the grace period ({reason})",
@@ -172,6 +194,7 @@ impl Report {
             event = "shutdown",
             reason = %reason,
             forwarded = forwarded.as_str(),
+            commands = self.commands.len(),
             main_pid = main.as_raw(),
             main_status = main_status.as_str(),
             main_runtime_ms = run_ms,
@@ -191,4 +214,69 @@ impl Report {
             "{message}"
         );
     }
+
+    /// The end of a run without a stop: every command exited and left
+    /// nothing behind.
+    fn finish_without_stop(&self, code: u8) {
+        if self.commands.len() > 1 {
+            tracing::info!(
+                event = "shutdown",
+                commands = self.commands.len(),
+                orphans_reaped = self.orphans,
+                exit_code = code,
+                "every command exited"
+            );
+        }
+        if !self.killed.is_empty() {
+            // Unreachable in practice (a kill needs a stop), but never silent.
+            tracing::warn!(
+                killed = self.killed.len(),
+                "processes were killed without a stop"
+            );
+        }
+    }
+
+    /// One line per command: its pid, argv[0], how it ended, and whether
+    /// it ended the run or gave grace its exit code.
+    fn name_commands(&self, end: &End<'_>) {
+        for (i, c) in self.commands.iter().enumerate() {
+            let status = end.ended.get(i).copied().flatten().map(|e| e.status);
+            let how = status.map_or_else(|| "not reaped".to_owned(), |s| s.to_string());
+            let ended_run = end.ended_run == Some(i);
+            let exit_code_from = end.from == Some(i);
+            let runtime_ms = millis(
+                c.ended
+                    .unwrap_or_else(Instant::now)
+                    .saturating_duration_since(self.started),
+            );
+            let role = match (ended_run, exit_code_from) {
+                (true, _) => ": ended the run",
+                (false, true) => ": gave the exit code",
+                (false, false) => "",
+            };
+            tracing::info!(
+                event = "command",
+                command = i + 1,
+                program = c.name.as_str(),
+                pid = c.pid.as_raw(),
+                status = how.as_str(),
+                runtime_ms,
+                ended_run,
+                exit_code_from,
+                "command {} ({}, pid {}) {how}{role}",
+                i + 1,
+                c.name,
+                c.pid
+            );
+        }
+    }
+}
+
+/// How the run ended, as the machine knows it (see [`Report::finish`]).
+#[derive(Clone, Copy, Debug)]
+pub struct End<'a> {
+    pub stop: Option<(Reason, Instant)>,
+    pub ended: &'a [Option<Ended>],
+    pub ended_run: Option<usize>,
+    pub from: Option<usize>,
 }

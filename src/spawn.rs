@@ -17,7 +17,7 @@ use nix::errno::Errno;
 use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions, PosixSpawnFlags, posix_spawnp};
 use nix::unistd::{Pid, getpgrp};
 
-use crate::config::Config;
+use crate::config::Command;
 use crate::error::Error;
 use crate::signals::{Inherited, Signal};
 use crate::sys;
@@ -47,15 +47,19 @@ const DEFAULTS: [Signal; 1] = [Signal::PIPE];
 /// that, so this case forks instead (see [`sys::fork_exec`]);
 /// it costs a fork's page-table copy once, for an interactive session.
 /// Everything else takes the cheaper `posix_spawnp`.
-pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
+///
+/// `job_control` false leaves the terminal where it is: with several
+/// commands none gets it (one terminal has one foreground group), and
+/// grace keeps it, so that Ctrl-C reaches grace, which stops them all.
+pub fn spawn(cmd: &Command, inherited: &Inherited, job_control: bool) -> Result<Spawned, Error> {
     let spawn_error = |e: Errno| Error::Spawn {
-        program: cfg.program().clone(),
+        program: cmd.program.clone(),
         source: e.into(),
     };
-    let program = cstring(cfg.program())?;
-    let mut argv = Vec::with_capacity(cfg.args().len() + 1);
+    let program = cstring(&cmd.program)?;
+    let mut argv = Vec::with_capacity(cmd.args.len() + 1);
     argv.push(program.clone());
-    for arg in cfg.args() {
+    for arg in &cmd.args {
         argv.push(cstring(arg)?);
     }
     let env = std::env::vars_os()
@@ -74,7 +78,7 @@ pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
     // the groups live outside grace's PID namespace (`unshare --pid` run
     // from a shell); grace cannot tell then, and takes it as foreground,
     // the usual way to run it there.
-    let terminal = foreground();
+    let terminal = foreground().filter(|_| job_control);
     let previous = terminal.filter(|&group| group == getpgrp());
     if previous.is_none() {
         match posix_spawn(&program, &argv, &env, inherited) {
@@ -93,7 +97,7 @@ pub fn spawn(cfg: &Config, inherited: &Inherited) -> Result<Spawned, Error> {
             Err(e) => return Err(spawn_error(e)),
         }
     }
-    let candidates = search_path(cfg.program(), std::env::var_os("PATH").as_deref())?;
+    let candidates = search_path(&cmd.program, std::env::var_os("PATH").as_deref())?;
     let defaults = DEFAULTS.map(Signal::raw);
     let child = sys::fork_exec(
         &candidates,

@@ -20,7 +20,7 @@ use crate::{logging, reaper, spawn, sys};
 
 /// Runs `cfg` to completion and returns grace's exit code.
 pub fn run(cfg: &Config) -> Result<u8, Error> {
-    // First, before anything changes it: the state the child must inherit.
+    // First, before anything changes it: the state the children must inherit.
     let inherited = Inherited::record().map_err(Error::SignalState)?;
     let mut source = SignalSource::install().map_err(Error::Signals)?;
     // Which processes grace answers for, and whether it is PID 1: both
@@ -29,26 +29,11 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     let scope = Scope::detect();
     let is_pid1 = scope.is_pid1();
 
-    if !is_pid1 {
-        // Orphans of the subtree are re-parented to us, not to the host's init.
-        if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
-            tracing::warn!(error = %e, "could not become a subreaper: orphans will not be reaped by grace");
-        }
-    }
     let parent = getppid();
-    let mut parent_gone = false;
-    if cfg.parent_death_stop() && !is_pid1 {
-        match nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM) {
-            // The parent may have died before the prctl: check after it.
-            Ok(()) => parent_gone = getppid() != parent,
-            Err(e) => tracing::warn!(error = %e, "could not ask for a signal on parent death"),
-        }
-    }
+    let mut parent_gone = adopt(cfg, is_pid1, parent);
 
-    let spawned = spawn::spawn(cfg, &inherited)?;
-    let started = Instant::now();
-    let main = spawned.pid;
-    tracing::debug!(pid = main.as_raw(), program = %cfg.program().to_string_lossy(), "spawned");
+    let started = start(cfg, &inherited)?;
+    let main = started.commands[0].pid;
     // Never pin a mount, never hold a pipe or socket the child has closed.
     let _ = nix::unistd::chdir("/");
     // Precondition: grace holds no descriptor of its own above stderr but
@@ -59,19 +44,23 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     // its owner: open such things after it.
     close_inherited_fds();
 
+    let pids: Vec<Pid> = started.commands.iter().map(|c| c.pid).collect();
     let mut sup = Supervisor {
         cfg,
-        main,
-        job: JobControl::new(spawned.terminal, main, is_pid1),
+        alive: vec![true; pids.len()],
+        pids,
+        job: JobControl::new(started.terminal, main, is_pid1),
         told_pids: tree::PidSet::default(),
         scope,
-        report: Report::new(started),
+        report: Report::new(Instant::now(), started.commands),
     };
-    let mut state = State::new();
+    let mut state = State::new(sup.pids.len());
     // Allocated once: a heap allocation in the loop would cost musl's
     // allocator an mmap between a signal's arrival and its forwarding.
     let mut signals = Vec::with_capacity(16);
     let mut events = Vec::with_capacity(16);
+    let mut exits = Vec::with_capacity(sup.pids.len());
+    events.extend(started.failed.map(Event::StartFailed));
     let mut children_left = true;
     let code = 'run: loop {
         if std::mem::take(&mut parent_gone) {
@@ -82,7 +71,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
             if sig == Signal::CONT {
                 // Perhaps the shell's `fg`: before the child is woken, it
                 // gets the terminal if grace's group now has it.
-                sup.job.hand_over_again(state.main.is_none());
+                sup.job.hand_over_again(sup.alive[0]);
             }
             if !sig.is_forwardable() {
                 tracing::debug!(signal = %sig, "received; not forwarded");
@@ -97,34 +86,40 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
                 Event::Signal(sig)
             });
         }
-        // Forward before reaping: while the main child is unreaped its pid
-        // and group id cannot be reused, so signalling them is always safe.
+        // Forward before reaping: while a command is unreaped its pid and
+        // group id cannot be reused, so signalling them is always safe.
         for event in events.drain(..) {
             if let Some(code) = sup.handle(&mut state, event) {
                 break 'run code;
             }
         }
-        let reaped = reaper::reap_all(main).map_err(Error::Wait)?;
+        let reaped = reaper::reap_all(&sup.pids, &mut exits).map_err(Error::Wait)?;
         sup.report.orphans += reaped.others;
         children_left = reaped.children_left;
-        // A stop reported in the same pass as the exit is history.
-        if let Some(sig) = reaped.main_stopped.filter(|_| reaped.main.is_none())
+        // Every command reaped in this pass is marked before any of their
+        // exits is handled: the actions those take must not reach the
+        // others either.
+        let now = Instant::now();
+        for &(i, _) in &exits {
+            sup.alive[i] = false;
+            sup.report.commands[i].ended = Some(now);
+        }
+        if let Some(sig) = reaped.main_stopped
             && let Some(code) = sup.handle(&mut state, Event::MainStopped(sig))
         {
             break 'run code;
         }
-        let event = match reaped.main {
-            Some(status) => {
-                sup.report.main_ended = Some(Instant::now());
-                Some(Event::MainExited {
-                    status,
-                    children_left: reaped.children_left,
-                })
-            }
-            None if state.main.is_some() && !reaped.children_left => Some(Event::AllGone),
-            None => None,
-        };
-        for event in event.into_iter().chain([Event::Tick]) {
+        let gone = exits.is_empty() && !state.running() && !children_left;
+        for event in exits
+            .drain(..)
+            .map(|(command, status)| Event::Exited {
+                command,
+                status,
+                children_left,
+            })
+            .chain(gone.then_some(Event::AllGone))
+            .chain([Event::Tick])
+        {
             if let Some(code) = sup.handle(&mut state, event) {
                 break 'run code;
             }
@@ -139,16 +134,97 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         // the last of them.
         sup.name_survivors();
     }
-    sup.report.finish(state.stop, state.main, main, code);
+    let end = report::End {
+        stop: state.stop,
+        ended: &state.ended,
+        ended_run: state.ended_run,
+        from: state.exit_from,
+    };
+    sup.report.finish(&end, code);
     sup.job.leave();
     Ok(code)
+}
+
+/// Outside PID 1: becomes the subtree's subreaper, and with
+/// `--parent-death-stop` asks for SIGTERM when `parent` dies. Returns
+/// whether it has died already.
+fn adopt(cfg: &Config, is_pid1: bool, parent: Pid) -> bool {
+    if is_pid1 {
+        return false;
+    }
+    // Orphans of the subtree are re-parented to us, not to the host's init.
+    if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+        tracing::warn!(error = %e, "could not become a subreaper: orphans will not be reaped by grace");
+    }
+    if !cfg.parent_death_stop() {
+        return false;
+    }
+    match nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM) {
+        // The parent may have died before the prctl: check after it.
+        Ok(()) => getppid() != parent,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not ask for a signal on parent death");
+            false
+        }
+    }
+}
+
+/// The commands that started, and how the start ended.
+struct Started {
+    commands: Vec<report::Command>,
+    /// The terminal as the first command got it.
+    terminal: crate::terminal::Terminal,
+    /// The exit code of a later command's failure to start (126, 127).
+    failed: Option<u8>,
+}
+
+/// Starts the commands in command-line order, each in its own process
+/// group. The first one's failure is grace's (nothing else runs yet); a
+/// later one's is logged, naming it, and the run then stops those that
+/// started and ends with its code. Only a single command gets the terminal.
+fn start(cfg: &Config, inherited: &Inherited) -> Result<Started, Error> {
+    let several = cfg.commands().len() > 1;
+    let mut started = Started {
+        commands: Vec::with_capacity(cfg.commands().len()),
+        terminal: crate::terminal::Terminal::None,
+        failed: None,
+    };
+    for (i, command) in cfg.commands().iter().enumerate() {
+        let name = command.program.to_string_lossy().into_owned();
+        match spawn::spawn(command, inherited, !several) {
+            Ok(spawned) => {
+                tracing::debug!(pid = spawned.pid.as_raw(), command = i + 1, program = %name, "spawned");
+                if i == 0 {
+                    started.terminal = spawned.terminal;
+                }
+                started.commands.push(report::Command {
+                    pid: spawned.pid,
+                    name,
+                    ended: None,
+                });
+            }
+            Err(e) if i == 0 => return Err(e),
+            Err(e) => {
+                tracing::error!(
+                    command = i + 1,
+                    "{e}; stopping the commands already started"
+                );
+                started.failed = Some(e.exit_code());
+                break;
+            }
+        }
+    }
+    Ok(started)
 }
 
 /// The I/O half: applies actions with real signals.
 struct Supervisor<'a> {
     cfg: &'a Config,
-    main: Pid,
-    /// The terminal and job control (Ctrl-Z, `fg`, `bg`).
+    /// The commands' pids, in command-line order; each leads its own group.
+    pids: Vec<Pid>,
+    /// Which are unreaped: only those are signalled by pid or group id.
+    alive: Vec<bool>,
+    /// The terminal and job control (Ctrl-Z, `fg`, `bg`), for one command.
     job: JobControl,
     /// The processes the stop signalled, by group or by pid.
     told_pids: tree::PidSet,
@@ -161,9 +237,6 @@ impl Supervisor<'_> {
     fn handle(&mut self, state: &mut State, event: Event) -> Option<u8> {
         let before = state.phase;
         let action = step(state, event, self.cfg, Instant::now());
-        // Whether the main child is unreaped, so that its pid and group id
-        // are still its own: the machine's to know.
-        let main_alive = state.main.is_none();
         if let (Phase::Running, Phase::Delaying { until, .. }) = (before, state.phase) {
             let delay = until.saturating_duration_since(Instant::now());
             tracing::info!(
@@ -176,7 +249,7 @@ impl Supervisor<'_> {
             None => None,
             Some(Action::Exit(code)) => Some(code),
             Some(Action::Forward(sig)) => {
-                self.forward(sig, main_alive);
+                self.forward(sig);
                 None
             }
             Some(Action::Stop(sig)) => {
@@ -192,7 +265,7 @@ impl Supervisor<'_> {
                 None
             }
             Some(Action::Kill) => {
-                self.kill(main_alive);
+                self.kill();
                 None
             }
             Some(Action::Suspend(sig)) => {
@@ -210,48 +283,63 @@ impl Supervisor<'_> {
         }
     }
 
-    fn group(&self) -> i32 {
-        -self.main.as_raw()
+    /// The unreaped commands' pids.
+    fn living(&self) -> impl Iterator<Item = Pid> + '_ {
+        self.pids
+            .iter()
+            .zip(&self.alive)
+            .filter(|(_, alive)| **alive)
+            .map(|(pid, _)| *pid)
     }
 
-    /// Where forwarded signals and the stop go while the main child is
+    /// Where forwarded signals and the stop go for a command while it is
     /// unreaped (`--forward-to`): its group, or it alone.
-    fn target(&self) -> i32 {
+    fn target(&self, pid: Pid) -> i32 {
         match self.cfg.forward_to() {
-            Target::Group => self.group(),
-            Target::Child => self.main.as_raw(),
+            Target::Group => -pid.as_raw(),
+            Target::Child => pid.as_raw(),
         }
     }
 
-    fn forward(&mut self, sig: Signal, main_alive: bool) {
+    /// Whether `pgrp` is the group of one of the commands.
+    fn is_a_command_group(&self, pgrp: Pid) -> bool {
+        self.pids.contains(&pgrp)
+    }
+
+    fn forward(&mut self, sig: Signal) {
         self.report.forwarded(sig);
-        if !main_alive {
+        if !self.alive.contains(&true) {
             let left = tree::scan(self.scope);
             self.signal_procs(left.as_deref(), sig, false);
             tracing::debug!(signal = %sig, processes = %Count(left.map(|l| l.len())), "forwarded to what is left");
             return;
         }
-        let target = self.target();
-        tree::send(target, sig);
-        tracing::debug!(signal = %sig, target, "forwarded");
+        for pid in self.living() {
+            let target = self.target(pid);
+            tree::send(target, sig);
+            tracing::debug!(signal = %sig, target, "forwarded");
+        }
     }
 
     fn stop(&mut self, sig: Signal, state: &State) {
         self.report.forwarded(sig);
         let group = self.cfg.forward_to() == Target::Group;
-        let target = self.target();
-        // The group first: the app hears of the stop before grace spends
+        // The groups first: the apps hear of the stop before grace spends
         // any time looking for the rest.
-        tree::send(target, sig);
-        tree::send(target, Signal::CONT);
+        let targets: Vec<i32> = self.living().map(|pid| self.target(pid)).collect();
+        for &target in &targets {
+            tree::send(target, sig);
+            tree::send(target, Signal::CONT);
+        }
         // Then everything that escaped the group (setsid daemons,
         // double-forked helpers). Zombies are kept for the count: grace
         // reaps only in its loop, so a child of grace's that died of the
         // signal just sent is still listed.
         let told = if group {
             if let Some(procs) = tree::scan_all(self.scope) {
-                let (in_group, others): (Vec<_>, Vec<_>) =
-                    procs.into_iter().partition(|p| p.pgrp == self.main);
+                let (in_group, others): (Vec<_>, Vec<_>) = procs
+                    .into_iter()
+                    .partition(|p| self.is_a_command_group(p.pgrp));
                 let others: Vec<_> = others.into_iter().filter(|p| !p.zombie).collect();
                 self.signal_procs(Some(&others), sig, true);
                 // In-group members too: one that leaves the group later
@@ -259,13 +347,13 @@ impl Supervisor<'_> {
                 for p in in_group.iter().chain(&others) {
                     self.told_pids.insert(p.pid);
                 }
-                Some((in_group.len() + others.len()).max(1))
+                Some((in_group.len() + others.len()).max(targets.len()))
             } else {
                 self.signal_procs(None, sig, true);
                 None
             }
         } else {
-            Some(1)
+            Some(targets.len())
         };
         self.report.add_told(told);
         let left = state
@@ -275,7 +363,8 @@ impl Supervisor<'_> {
             reason = %report::reason(state.stop),
             forwarded = %sig,
             to = if group { "group" } else { "child" },
-            pid = self.main.as_raw(),
+            pid = self.pids[0].as_raw(),
+            commands = targets.len(),
             processes = %Count(told),
             kill_in_ms = left.map_or(0, millis),
             "stopping"
@@ -310,19 +399,29 @@ impl Supervisor<'_> {
         );
     }
 
-    /// Sends `sig` then SIGCONT to every process left of the tree.
+    /// Sends `sig` then SIGCONT to every process left of the tree: the
+    /// commands still running too, when one ended the run.
     fn tell_tree(&mut self, sig: Signal) {
         let left = tree::scan(self.scope);
         self.signal_procs(left.as_deref(), sig, true);
+        if left.is_none() && self.scope != Scope::Namespace {
+            // The commands still running are reachable without /proc.
+            for pid in self.living() {
+                tree::send(-pid.as_raw(), sig);
+                tree::send(-pid.as_raw(), Signal::CONT);
+            }
+        }
         let count = left.map(|l| l.len());
         self.report.add_told(count);
         tracing::debug!(signal = %sig, processes = %Count(count), "told what is left of the tree");
     }
 
-    /// Signals `procs`: their group at once when it is the main child's, the
-    /// rest one by one. `None`, when /proc cannot tell what is left: as PID
-    /// 1 of a container, everything in the namespace (`kill(-1)` never
-    /// reaches grace itself); else nothing can be reached by pid.
+    /// Signals `procs`: each command's group at once when one of them is
+    /// in it (its members keep the group id from being reused, the
+    /// command's pid too), the rest one by one. `None`, when /proc cannot
+    /// tell what is left: as PID 1 of a container, everything in the
+    /// namespace (`kill(-1)` never reaches grace itself); else nothing can
+    /// be reached by pid.
     fn signal_procs(&self, procs: Option<&[tree::Proc]>, sig: Signal, cont: bool) {
         let send = |pid: i32| {
             tree::send(pid, sig);
@@ -336,10 +435,12 @@ impl Supervisor<'_> {
             }
             return;
         };
-        if procs.iter().any(|p| p.pgrp == self.main) {
-            send(self.group());
+        for &leader in &self.pids {
+            if procs.iter().any(|p| p.pgrp == leader) {
+                send(-leader.as_raw());
+            }
         }
-        for p in procs.iter().filter(|p| p.pgrp != self.main) {
+        for p in procs.iter().filter(|p| !self.is_a_command_group(p.pgrp)) {
             send(p.pid.as_raw());
         }
     }
@@ -350,22 +451,28 @@ impl Supervisor<'_> {
     /// tree again and kills what it had not seen; it ends when a pass finds
     /// nothing new. A killed process cannot fork, so two or three passes
     /// do; the bound is for a tree that grace cannot outrun (logged).
-    fn kill(&mut self, main_alive: bool) {
+    fn kill(&mut self) {
+        let living: Vec<Pid> = self.living().collect();
         let mut killed = tree::PidSet::default();
         let mut passes = 0;
         loop {
             let Some(left) = tree::scan(self.scope) else {
                 // Nothing to list: the group, and as PID 1 the kill(-1)
                 // below, reach what can be reached.
-                if main_alive {
-                    tree::send(self.group(), Signal::KILL);
+                for pid in &living {
+                    tree::send(-pid.as_raw(), Signal::KILL);
                 }
                 self.report.killed_unknown = true;
                 break;
             };
-            if passes == 0 && main_alive && !left.iter().any(|p| p.pid == self.main) {
-                // Listed nowhere (its stat unreadable): still name it.
-                self.report.killed.push((self.main.as_raw(), String::new()));
+            if passes == 0 {
+                for pid in living
+                    .iter()
+                    .filter(|pid| !left.iter().any(|p| p.pid == **pid))
+                {
+                    // Listed nowhere (its stat unreadable): still name it.
+                    self.report.killed.push((pid.as_raw(), String::new()));
+                }
             }
             let new: Vec<tree::Proc> = left.into_iter().filter(|p| killed.insert(p.pid)).collect();
             if new.is_empty() && passes > 0 {
@@ -379,8 +486,10 @@ impl Supervisor<'_> {
                 );
                 break;
             }
-            if passes == 0 && main_alive {
-                tree::send(self.group(), Signal::KILL);
+            if passes == 0 {
+                for pid in &living {
+                    tree::send(-pid.as_raw(), Signal::KILL);
+                }
             }
             // Each by pid, the group's members too: one listed in the group
             // may have left it (setsid) before the group's SIGKILL.

@@ -22,55 +22,61 @@ fn sig(name: &str) -> Signal {
 }
 
 /// A configuration: grace period, a stop delay shorter than it (or none),
-/// the forwarding target, the stop signal, a dropped INT, and the exit
-/// policy (clean-stop-exit-zero and exit-code maps).
+/// the forwarding target, the stop signal, a dropped INT, the exit policy
+/// (clean-stop-exit-zero and exit-code maps), and `--keep-going`.
 fn configs() -> impl Strategy<Value = Config> {
     (
-        0u64..20_000,
-        0u64..20_000,
         any::<bool>(),
-        prop_oneof![
-            Just(None),
-            Just(Some("QUIT")),
-            Just(Some("USR2")),
-            Just(Some("TERM"))
-        ],
-        any::<bool>(),
-        any::<bool>(),
-        // `--exit-code-map` rules, among the codes runs end with.
-        prop::collection::vec(
-            (
-                prop_oneof![Just(0u8), Just(137), Just(143), any::<u8>()],
-                any::<u8>(),
+        (
+            0u64..20_000,
+            0u64..20_000,
+            any::<bool>(),
+            prop_oneof![
+                Just(None),
+                Just(Some("QUIT")),
+                Just(Some("USR2")),
+                Just(Some("TERM"))
+            ],
+            any::<bool>(),
+            any::<bool>(),
+            // `--exit-code-map` rules, among the codes runs end with.
+            prop::collection::vec(
+                (
+                    prop_oneof![Just(0u8), Just(137), Just(143), any::<u8>()],
+                    any::<u8>(),
+                ),
+                0..3,
             ),
-            0..3,
         ),
     )
-        .prop_map(|(grace, delay, child, stop, clean, drop_int, map)| {
-            // Shorter than the grace period, as the constructor insists.
-            let delay = if grace == 0 { 0 } else { delay % grace };
-            Config::new(
-                "app".into(),
-                vec![],
-                Duration::from_millis(grace),
-                Duration::from_millis(delay),
-            )
-            .expect("a valid config")
-            .with_forward_to(if child { Target::Child } else { Target::Group })
-            .with_signals(SignalMap {
-                stop_signal: stop.map(sig),
-                rules: if drop_int {
-                    vec![(Signal::INT, None)]
-                } else {
-                    vec![]
-                },
-            })
-            .with_exit(ExitPolicy {
-                clean_stop_zero: clean,
-                map,
-            })
-            .with_parent_death_stop(true)
-        })
+        .prop_map(
+            |(keep_going, (grace, delay, child, stop, clean, drop_int, map))| {
+                // Shorter than the grace period, as the constructor insists.
+                let delay = if grace == 0 { 0 } else { delay % grace };
+                Config::new(
+                    "app".into(),
+                    vec![],
+                    Duration::from_millis(grace),
+                    Duration::from_millis(delay),
+                )
+                .expect("a valid config")
+                .with_forward_to(if child { Target::Child } else { Target::Group })
+                .with_signals(SignalMap {
+                    stop_signal: stop.map(sig),
+                    rules: if drop_int {
+                        vec![(Signal::INT, None)]
+                    } else {
+                        vec![]
+                    },
+                })
+                .with_exit(ExitPolicy {
+                    clean_stop_zero: clean,
+                    map,
+                })
+                .with_parent_death_stop(true)
+                .with_keep_going(keep_going)
+            },
+        )
 }
 
 fn statuses() -> impl Strategy<Value = Status> {
@@ -89,10 +95,10 @@ fn events() -> impl Strategy<Value = Event> {
         ]
         .prop_map(|s| Event::Signal(sig(s))),
         1 => Just(Event::ParentDied),
-        2 => (statuses(), any::<bool>()).prop_map(|(status, children_left)| Event::MainExited {
-            status,
-            children_left
+        3 => (0usize..3, statuses(), any::<bool>()).prop_map(|(command, status, children_left)| {
+            Event::Exited { command, status, children_left }
         }),
+        1 => prop_oneof![Just(126u8), Just(127)].prop_map(Event::StartFailed),
         1 => Just(Event::AllGone),
         1 => prop_oneof![Just("TSTP"), Just("TTIN"), Just("TTOU"), Just("STOP")]
             .prop_map(|s| Event::MainStopped(sig(s))),
@@ -100,11 +106,15 @@ fn events() -> impl Strategy<Value = Event> {
     ]
 }
 
-/// Events with the milliseconds since the previous one.
-fn runs() -> impl Strategy<Value = Vec<(u64, Event)>> {
-    prop::collection::vec(
-        (prop_oneof![Just(0u64), 0u64..100, 0u64..25_000], events()),
-        0..40,
+/// How many commands started (1 to 3), and events with the milliseconds
+/// since the previous one.
+fn runs() -> impl Strategy<Value = (usize, Vec<(u64, Event)>)> {
+    (
+        1usize..=3,
+        prop::collection::vec(
+            (prop_oneof![Just(0u64), 0u64..100, 0u64..25_000], events()),
+            0..40,
+        ),
     )
 }
 
@@ -117,26 +127,31 @@ struct Step {
     after: State,
 }
 
-/// Feeds `run` to the machine as the loop would: the main child is reaped
-/// once and reports no stop after that; `AllGone` only once it is reaped;
-/// the loop stops at the first exit. Then a few more events, to show that
-/// nothing follows the exit.
-fn drive(cfg: &Config, t0: Instant, run: &[(u64, Event)]) -> Vec<Step> {
-    let mut state = State::new();
+/// Feeds `run` to a machine of `n` commands as the loop would: each
+/// command is reaped once; only the only command reports a stop, and not
+/// after it is reaped; `AllGone` only once every command is reaped; a
+/// start failure only first. The loop stops at the exit; the events after
+/// it show that nothing follows it.
+fn drive(cfg: &Config, t0: Instant, (n, run): &(usize, Vec<(u64, Event)>)) -> Vec<Step> {
+    let mut state = State::new(*n);
     let mut now = t0;
-    let mut reaped = false;
-    let mut steps = Vec::new();
+    let mut reaped = vec![false; *n];
+    let mut steps: Vec<Step> = Vec::new();
     for &(dt, event) in run {
         now += Duration::from_millis(dt);
         let possible = match event {
-            Event::MainExited { .. } | Event::MainStopped(_) => !reaped,
-            Event::AllGone => reaped,
+            Event::Exited { command, .. } => reaped.get(command) == Some(&false),
+            Event::MainStopped(_) => reaped == [false],
+            Event::AllGone => reaped.iter().all(|r| *r),
+            Event::StartFailed(_) => steps.is_empty(),
             _ => true,
         };
         if !possible {
             continue;
         }
-        reaped |= matches!(event, Event::MainExited { .. });
+        if let Event::Exited { command, .. } = event {
+            reaped[command] = true;
+        }
         let before = state.clone();
         let action = step(&mut state, event, cfg, now);
         steps.push(Step {
@@ -150,16 +165,33 @@ fn drive(cfg: &Config, t0: Instant, run: &[(u64, Event)]) -> Vec<Step> {
     steps
 }
 
+/// Whether `command` is the last unreaped command before `s`.
+fn is_last(s: &Step, command: usize) -> bool {
+    s.before
+        .ended
+        .iter()
+        .enumerate()
+        .all(|(i, e)| i == command || e.is_some())
+}
+
 /// When SIGKILL is due: the grace period after the first event that began a
-/// stop (a stop signal or the parent's death while running, or the main
-/// child leaving others behind), computed here without the machine, and
-/// without the stop delay.
+/// stop (a stop signal or the parent's death while running; the first
+/// command to exit while others run, without `--keep-going`; the last
+/// leaving others behind; a start failure), computed here without the
+/// machine, and without the stop delay.
 fn kill_deadline(cfg: &Config, steps: &[Step]) -> Option<Instant> {
     steps.iter().find_map(|s| {
         let begins = match s.event {
             Event::Signal(sig) => s.before.phase == Phase::Running && cfg.signals().is_stop(sig),
-            Event::ParentDied => s.before.phase == Phase::Running,
-            Event::MainExited { children_left, .. } => children_left,
+            Event::ParentDied | Event::StartFailed(_) => s.before.phase == Phase::Running,
+            Event::Exited {
+                command,
+                children_left,
+                ..
+            } => {
+                let last = is_last(s, command);
+                (last && children_left) || (!last && !cfg.keep_going())
+            }
             _ => false,
         };
         let before_exit = !matches!(s.before.phase, Phase::Exited);
@@ -188,11 +220,17 @@ proptest! {
         let actions: Vec<Action> = steps.iter().filter_map(|s| s.action).collect();
         let stops = actions.iter().filter(|a| matches!(a, Action::Stop(_))).count();
         prop_assert!(stops <= 1, "{actions:?}");
-        let drains: Vec<&Action> = actions
-            .iter()
-            .filter(|a| matches!(a, Action::Drain(_) | Action::DrainUntold(_)))
-            .collect();
-        prop_assert!(drains.len() <= 1, "{actions:?}");
+        let drains = actions.iter().filter(|a| matches!(a, Action::Drain(_))).count();
+        let untold = actions.iter().filter(|a| matches!(a, Action::DrainUntold(_))).count();
+        prop_assert!(drains <= 1 && untold <= 1, "{actions:?}");
+        // A full drain is never followed by a stop, nor preceded by a
+        // group stop: each process hears once.
+        if let Some(at) = actions.iter().position(|a| matches!(a, Action::Drain(_))) {
+            prop_assert!(
+                !actions[at..].iter().any(|a| matches!(a, Action::Stop(_))),
+                "{actions:?}"
+            );
+        }
         if stops == 1 && cfg.forward_to() == Target::Group {
             prop_assert!(
                 !actions.iter().any(|a| matches!(a, Action::Drain(_))),
@@ -203,28 +241,60 @@ proptest! {
         prop_assert!(kills <= 1, "{actions:?}");
     }
 
-    /// No signal to a pid after it was reaped: once the main child was
-    /// reported exited, nothing is addressed to it (the stop and the
-    /// suspension target its group; forwards, drains and kills go to what
-    /// is left); after the exit, nothing at all.
+    /// No signal to a pid after it was reaped: once every command was
+    /// reported exited, no stop is addressed to them (the stop and the
+    /// suspension target their groups; forwards, drains and kills go to
+    /// what is left, and the supervisor skips reaped commands); grace
+    /// suspends only with one command, unreaped; after the exit, nothing
+    /// at all.
     #[test]
-    fn nothing_reaches_the_main_child_once_reaped(cfg in configs(), run in runs()) {
+    fn nothing_reaches_a_command_once_reaped(cfg in configs(), run in runs()) {
         let steps = drive(&cfg, Instant::now(), &run);
-        let mut reaped = false;
         let mut over = false;
         for s in &steps {
             if over {
                 prop_assert_eq!(s.action, None, "after the exit: {:?}", s.event);
                 prop_assert_eq!(s.after.next_deadline(), None);
             }
-            if reaped {
+            if !s.before.running() {
                 prop_assert!(
                     !matches!(s.action, Some(Action::Stop(_) | Action::Suspend(_))),
-                    "{:?} after the main child was reaped", s.action
+                    "{:?} after every command was reaped", s.action
                 );
             }
-            reaped |= matches!(s.event, Event::MainExited { .. });
+            if matches!(s.action, Some(Action::Suspend(_))) {
+                prop_assert_eq!(&s.before.ended, &vec![None]);
+            }
             over |= is_over(s);
+        }
+    }
+
+    /// With `--keep-going` a command's exit tells no one while another
+    /// runs; without it, the first exit while others run (and no stop was
+    /// under way) tells them all at once.
+    #[test]
+    fn one_exit_stops_the_others_unless_keep_going(cfg in configs(), run in runs()) {
+        let steps = drive(&cfg, Instant::now(), &run);
+        for s in &steps {
+            let Event::Exited { command, .. } = s.event else {
+                continue;
+            };
+            if is_last(s, command) || s.before.phase == Phase::Exited {
+                continue;
+            }
+            let first_alone = matches!(s.before.phase, Phase::Running | Phase::Delaying { .. });
+            if cfg.keep_going() || !first_alone {
+                prop_assert_eq!(s.action, None, "{:?} in {:?}", s.event, s.before.phase);
+            } else {
+                prop_assert!(
+                    matches!(s.action, Some(Action::Drain(_) | Action::Kill)),
+                    "{:?} -> {:?}", s.event, s.action
+                );
+                prop_assert_eq!(
+                    s.after.ended_run.is_some(),
+                    s.before.phase == Phase::Running
+                );
+            }
         }
     }
 
@@ -277,25 +347,74 @@ proptest! {
         }
     }
 
-    /// The exit code is a function of the main child's status, of the stop
-    /// signal sent before it ended (if it ended during that stop, before
-    /// any SIGKILL), and of the policy.
+    /// The exit code is a function of how the commands ended (each status,
+    /// and the stop signal sent before it, if it ended during that stop and
+    /// before any SIGKILL), of what ended the run, and of the policy:
+    /// written here from the run's events alone. With one command it is
+    /// the policy applied to that command's status.
     #[test]
-    fn the_exit_code_follows_the_status_and_the_policy(cfg in configs(), run in runs()) {
+    fn the_exit_code_follows_the_statuses_and_the_policy(cfg in configs(), run in runs()) {
         let steps = drive(&cfg, Instant::now(), &run);
+        let n = run.0;
         let mut sent = None;
         let mut killed = false;
-        let mut ended = None;
+        let mut ended: Vec<Option<(Status, Option<Signal>)>> = vec![None; n];
+        let mut order = Vec::new();
+        let mut start_failed = None;
+        // The first event that ended the running: a stop signal (or the
+        // parent's death), or a command's exit.
+        let mut by_signal = None;
+        let mut first_exit = None;
         for s in &steps {
-            if let Event::MainExited { status, .. } = s.event {
-                ended = Some((status, sent.filter(|_| !killed)));
+            let running = s.before.phase == Phase::Running;
+            match s.event {
+                Event::Exited { command, status, .. } if s.before.phase != Phase::Exited => {
+                    ended[command] = Some((status, sent.filter(|_| !killed)));
+                    order.push(command);
+                    let others = ended.iter().any(Option::is_none);
+                    if running && others && !cfg.keep_going() && by_signal.is_none() {
+                        first_exit = first_exit.or(Some(command));
+                    }
+                }
+                Event::Signal(sig) if running && cfg.signals().is_stop(sig) => {
+                    by_signal = by_signal.or(Some(true));
+                }
+                Event::ParentDied if running => by_signal = by_signal.or(Some(true)),
+                Event::StartFailed(code) => start_failed = Some(code),
+                _ => {}
             }
             match s.action {
                 Some(Action::Stop(sig)) => sent = Some(sig),
                 Some(Action::Kill) => killed = true,
                 Some(Action::Exit(code)) => {
-                    let (status, by) = ended.unwrap_or((Status::Signaled(Signal::KILL), None));
-                    prop_assert_eq!(code, cfg.exit().code(status, by));
+                    let of = |i: usize| ended[i].unwrap_or((Status::Signaled(Signal::KILL), None));
+                    // Exit 0, or death by (or 128+N of) the stop signal
+                    // it was sent, grace's SIGKILL excepted.
+                    let clean = |(status, by): (Status, Option<Signal>)| {
+                        status == Status::Exited(0)
+                            || by.is_some_and(|sent: Signal| {
+                                sent != Signal::KILL
+                                    && (status == Status::Signaled(sent)
+                                        || Some(status) == u8::try_from(128 + sent.raw()).ok().map(Status::Exited))
+                            })
+                    };
+                    let expected = if let Some(code) = start_failed {
+                        code
+                    } else if let Some(i) = first_exit {
+                        cfg.exit().code(of(i).0, of(i).1)
+                    } else if cfg.keep_going() && by_signal.is_none() {
+                        let failed = order.iter().map(|&i| of(i)).find(|e| e.0 != Status::Exited(0));
+                        let (status, by) = failed.unwrap_or((Status::Exited(0), None));
+                        cfg.exit().code(status, by)
+                    } else {
+                        let (status, by) = (0..n).map(of).find(|e| !clean(*e)).unwrap_or(of(0));
+                        cfg.exit().code(status, by)
+                    };
+                    if n == 1 && start_failed.is_none() {
+                        let (status, by) = of(0);
+                        prop_assert_eq!(code, cfg.exit().code(status, by));
+                    }
+                    prop_assert_eq!(code, expected);
                     break;
                 }
                 _ => {}
