@@ -69,6 +69,9 @@ pub struct Report {
     pub started: Instant,
     /// The commands, in command-line order (those that started).
     pub commands: Vec<Command>,
+    /// How many commands the command line gave (more than started, when
+    /// one could not start).
+    pub given: usize,
     /// Signals forwarded, in first-seen order, with counts.
     pub forwarded: Vec<(Signal, u32)>,
     /// Processes that were sent the stop signal; `None` once a stop had to
@@ -86,10 +89,11 @@ pub struct Report {
 
 impl Report {
     #[must_use]
-    pub fn new(started: Instant, commands: Vec<Command>) -> Report {
+    pub fn new(started: Instant, commands: Vec<Command>, given: usize) -> Report {
         Report {
             started,
             commands,
+            given,
             // Room for every signal grace forwards: no allocation while
             // forwarding.
             forwarded: Vec::with_capacity(64),
@@ -120,7 +124,7 @@ impl Report {
     /// reaped; `ended_run`, the command whose exit ended the run; `from`,
     /// the one whose status grace exits with.
     pub fn finish(&self, end: &End<'_>, code: u8) {
-        let several = self.commands.len() > 1;
+        let several = self.given > 1;
         if several {
             self.name_commands(end);
         }
@@ -194,7 +198,7 @@ impl Report {
             event = "shutdown",
             reason = %reason,
             forwarded = forwarded.as_str(),
-            commands = self.commands.len(),
+            commands = self.given,
             main_pid = main.as_raw(),
             main_status = main_status.as_str(),
             main_runtime_ms = run_ms,
@@ -218,10 +222,10 @@ impl Report {
     /// The end of a run without a stop: every command exited and left
     /// nothing behind.
     fn finish_without_stop(&self, code: u8) {
-        if self.commands.len() > 1 {
+        if self.given > 1 {
             tracing::info!(
                 event = "shutdown",
-                commands = self.commands.len(),
+                commands = self.given,
                 orphans_reaped = self.orphans,
                 exit_code = code,
                 "every command exited"

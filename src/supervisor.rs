@@ -52,7 +52,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         job: JobControl::new(started.terminal, main, is_pid1),
         told_pids: tree::PidSet::default(),
         scope,
-        report: Report::new(Instant::now(), started.commands),
+        report: Report::new(Instant::now(), started.commands, cfg.commands().len()),
     };
     let mut state = State::new(sup.pids.len());
     // Allocated once: a heap allocation in the loop would cost musl's

@@ -115,7 +115,13 @@ pub enum Mode {
     Child,
     /// PID 1 of a new PID namespace (`unshare --pid --fork --mount-proc`).
     Pid1,
+    /// A child of a script that does not `exec` it (a `start.sh` that
+    /// runs `grace -- app`): a subreaper below a parent of its own.
+    Script,
 }
+
+/// The three places grace runs, for the tests that must hold in each.
+pub const ALL_MODES: [Mode; 3] = [Mode::Child, Mode::Script, Mode::Pid1];
 
 /// Both modes, for tests that must hold in each.
 pub const MODES: [Mode; 2] = [Mode::Child, Mode::Pid1];
@@ -214,7 +220,7 @@ pub(crate) use skip_if_emulated;
 /// runs under an emulator. The PID-1 turn still runs.
 macro_rules! skip_child_mode_if_emulated {
     ($mode:expr, $why:expr) => {
-        if $mode == $crate::common::Mode::Child
+        if $mode != $crate::common::Mode::Pid1
             && $crate::common::skipped_under_emulation(" (as a child; as PID 1 it runs)", $why)
         {
             continue;
@@ -334,6 +340,12 @@ impl Init {
                     .args(grace_words());
                 c
             }
+            Mode::Script => {
+                // Two commands in the script: the shell cannot exec grace.
+                let mut c = Command::new("sh");
+                c.args(["-c", r#""$@"; exit $?"#, "sh"]).args(grace_words());
+                c
+            }
         };
         let args = self.args.clone();
         self.start(cmd, &args)
@@ -442,7 +454,7 @@ impl Running {
     /// grace's stderr so far.
     pub fn stderr(&self) -> String {
         let text = self.stderr.lock().expect("stderr lock").clone();
-        if self.mode == Mode::Child && runner().is_some() {
+        if self.mode != Mode::Pid1 && runner().is_some() {
             // Under qemu-user grace warns once that it cannot be a
             // subreaper (qemu::NO_SUBREAPER) and goes on; the tests that
             // need one are skipped, the others check the rest of stderr.
@@ -499,7 +511,8 @@ impl Running {
             if self.mode == Mode::Child {
                 return self.outer;
             }
-            // PID 1 of the namespace is the only child of `unshare`.
+            // PID 1 of the namespace is the only child of `unshare`, as
+            // grace is of the script.
             let path = format!("/proc/{0}/task/{0}/children", self.outer);
             let deadline = Instant::now() + SOON;
             loop {

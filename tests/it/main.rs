@@ -11,6 +11,7 @@ mod exit_codes;
 mod forwarding;
 mod no_harm;
 mod reaping;
+mod several;
 mod signal_state;
 mod stopping;
 mod terminal;

@@ -27,6 +27,8 @@
 //!                              the group with setsid and waiting forever
 //!   trap-all --marker FILE     catch every signal a process can catch, print `ready pid=P`,
 //!                              append `SIGX PID UNIX_MS` to FILE per signal; exit 0 on TERM
+//!   await N|SIG                print `ready pid=P`, wait for a line on stdin (or its end),
+//!                              then exit with N, or die of SIG (default dispositions)
 
 use std::io::{BufRead as _, Write as _};
 use std::os::unix::process::CommandExt as _;
@@ -468,6 +470,17 @@ fn main() {
         }
         "fork-storm" => fork_storm(arg(1).parse().unwrap_or_else(|_| die("bad count"))),
         "trap-all" => trap_all(&args[1..]),
+        "await" => {
+            let end = arg(1);
+            say(&format!("ready pid={}", getpid()));
+            let mut line = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut line);
+            if let Ok(code) = end.parse::<i32>() {
+                std::process::exit(code);
+            }
+            let _ = kill(getpid(), Signal::try_from(parse_signal(end)).ok());
+            forever();
+        }
         other => die(&format!("unknown mode {other}")),
     }
 }

@@ -1,0 +1,378 @@
+//! Several commands under one grace (`:::`): each in a process group of
+//! its own, signals and the stop reach them all, the first exit ends the
+//! run (with `--keep-going`, the last), a command that cannot start stops
+//! the others, and the report names each one. In the three places grace
+//! runs: a plain child of the test, a child of a script that does not
+//! exec it, and PID 1.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::unistd::{Pid, getpgid};
+
+use crate::common::{ALL_MODES, Init, Mode, TempDir, alive, marker, skip_unless_mode, testapp};
+
+/// `testapp FIRST... ::: testapp SECOND...` as grace's commands.
+fn two(init: Init, first: &[&str], second: &[&str]) -> Init {
+    let t = testapp();
+    let words: Vec<&str> = [t]
+        .into_iter()
+        .chain(first.iter().copied())
+        .chain([":::", t])
+        .chain(second.iter().copied())
+        .collect();
+    init.command(words)
+}
+
+/// The report's line for command `n` (1-based).
+fn command_line(err: &str, n: usize) -> &str {
+    let head = format!("command {n} (");
+    err.lines()
+        .find(|l| l.contains(&head) && l.contains("event=command"))
+        .unwrap_or_else(|| panic!("no report line for command {n}:\n{err}"))
+}
+
+/// grace's children, from /proc.
+fn children(grace: Pid) -> Vec<Pid> {
+    std::fs::read_to_string(format!("/proc/{grace}/task/{grace}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .map(Pid::from_raw)
+        .collect()
+}
+
+#[test]
+fn a_stop_signal_runs_every_handler_to_completion() {
+    for mode in ALL_MODES {
+        skip_unless_mode!(mode);
+        let dir = TempDir::new("several-stop");
+        let (one, two_) = (dir.file("one"), dir.file("two"));
+        let mut run = two(
+            Init::new(mode),
+            &["trap", "TERM", "--marker", &one],
+            &["trap", "TERM", "--marker", &two_],
+        )
+        .spawn();
+        run.wait_for_lines("ready", 2);
+        run.signal(Signal::SIGTERM);
+        assert_eq!(run.wait(), 0, "{mode:?}: both handlers exit 0");
+        assert_eq!(run.saw("got SIGTERM"), 2, "{mode:?}");
+        for file in [&one, &two_] {
+            let lines = marker(file);
+            assert!(
+                lines.len() == 1 && lines[0].starts_with("SIGTERM "),
+                "{mode:?}: {lines:?}"
+            );
+        }
+        let err = run.stderr();
+        for n in [1, 2] {
+            let line = command_line(&err, n);
+            assert!(
+                line.contains("status=\"exited with 0\"") && line.contains("ended_run=false"),
+                "{mode:?}: {line}"
+            );
+        }
+        assert!(err.contains("reason=SIGTERM"), "{mode:?}: {err}");
+        assert!(err.contains("commands=2"), "{mode:?}: {err}");
+        assert!(!err.contains("SIGKILL"), "{mode:?}: {err}");
+    }
+}
+
+#[test]
+fn the_first_exit_stops_the_others_and_gives_its_status() {
+    for mode in ALL_MODES {
+        skip_unless_mode!(mode);
+        let dir = TempDir::new("several-first");
+        let other = dir.file("other");
+        let mut run = two(
+            Init::new(mode).args(["--grace-period", "20s"]),
+            &["await", "3"],
+            &["trap", "TERM", "--marker", &other],
+        )
+        .spawn();
+        run.wait_for_lines("ready", 2);
+        let t0 = Instant::now();
+        run.write_stdin("exit now");
+        assert_eq!(run.wait(), 3, "{mode:?}");
+        // Told at once, not at the deadline.
+        assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+        let lines = marker(&other);
+        assert!(
+            lines.len() == 1 && lines[0].starts_with("SIGTERM "),
+            "{mode:?}: the other command got TERM and ran its handler: {lines:?}"
+        );
+        let err = run.stderr();
+        let first = command_line(&err, 1);
+        assert!(
+            first.contains("exited with 3: ended the run") && first.contains("ended_run=true"),
+            "{mode:?}: {first}"
+        );
+        let second = command_line(&err, 2);
+        assert!(
+            second.contains("status=\"exited with 0\"") && second.contains("ended_run=false"),
+            "{mode:?}: {second}"
+        );
+        assert!(
+            err.contains("reason=\"command 1 exited\""),
+            "{mode:?}: {err}"
+        );
+        assert!(!err.contains("SIGKILL"), "{mode:?}: {err}");
+    }
+}
+
+#[test]
+fn a_crash_beside_a_stubborn_command_kills_it_at_the_deadline() {
+    for mode in ALL_MODES {
+        skip_unless_mode!(mode);
+        let mut run = two(
+            Init::new(mode).args(["--grace-period", "1s"]),
+            &["ignore-term"],
+            &["await", "ABRT"],
+        )
+        .spawn();
+        run.wait_for_lines("ready", 2);
+        let t0 = Instant::now();
+        run.write_stdin("crash");
+        run.wait_for_line("got SIGTERM");
+        assert_eq!(run.wait(), 134, "{mode:?}: the crash's status, 128+SIGABRT");
+        let took = t0.elapsed();
+        assert!(
+            took >= Duration::from_millis(950) && took < Duration::from_secs(4),
+            "{mode:?}: {took:?}"
+        );
+        let err = run.stderr();
+        assert!(
+            err.contains("SIGKILL needed for 1 process(es)"),
+            "{mode:?}: {err}"
+        );
+        let stubborn = command_line(&err, 1);
+        assert!(
+            stubborn.contains("killed by SIGKILL") && stubborn.contains("ended_run=false"),
+            "{mode:?}: {stubborn}"
+        );
+        let crashed = command_line(&err, 2);
+        assert!(
+            crashed.contains("killed by SIGABRT: ended the run"),
+            "{mode:?}: {crashed}"
+        );
+    }
+}
+
+#[test]
+fn keep_going_waits_for_the_last_and_takes_the_first_failure() {
+    for mode in ALL_MODES {
+        skip_unless_mode!(mode);
+        let mut run = two(
+            Init::new(mode).args(["--keep-going", "-v"]),
+            &["exit", "0"],
+            &["await", "4"],
+        )
+        .spawn();
+        run.wait_for_line("ready");
+        run.wait_for_stderr("reaped a command");
+        // The first is gone and the second still runs: a TERM would have
+        // ended it (its dispositions are the default), and grace with it.
+        assert!(alive(run.grace_pid()), "{mode:?}: {}", run.stderr());
+        run.write_stdin("done working");
+        assert_eq!(run.wait(), 4, "{mode:?}");
+        let err = run.stderr();
+        let last = command_line(&err, 2);
+        assert!(
+            last.contains("exited with 4: gave the exit code"),
+            "{mode:?}: {last}"
+        );
+        assert!(err.contains("every command exited"), "{mode:?}: {err}");
+        assert!(
+            !err.contains("signal=SIGTERM"),
+            "{mode:?}: nothing was told: {err}"
+        );
+
+        // The first failure in the order they exited, not the command
+        // line's: the second fails first.
+        let mut run = two(
+            Init::new(mode).args(["--keep-going"]),
+            &["await", "5"],
+            &["exit", "2"],
+        )
+        .env("GRACE_LOG", "debug")
+        .spawn();
+        run.wait_for_line("ready");
+        run.wait_for_stderr("reaped a command");
+        run.write_stdin("fail later");
+        assert_eq!(run.wait(), 2, "{mode:?}");
+    }
+}
+
+#[test]
+fn keep_going_from_the_environment_and_every_success_is_zero() {
+    let mut run = two(Init::new(Mode::Child), &["exit", "0"], &["exit", "0"])
+        .env("GRACE_KEEP_GOING", "true")
+        .spawn();
+    assert_eq!(run.wait(), 0);
+    assert!(
+        run.stderr().contains("every command exited"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn signals_reach_every_command_each_in_a_group_of_its_own() {
+    for mode in ALL_MODES {
+        skip_unless_mode!(mode);
+        for target in ["group", "child"] {
+            let dir = TempDir::new("several-usr1");
+            let (one, two_) = (dir.file("one"), dir.file("two"));
+            let mut run = two(
+                Init::new(mode).args(["--forward-to", target]),
+                &["trap", "USR1,TERM", "--marker", &one],
+                &["trap", "USR1,TERM", "--marker", &two_],
+            )
+            .spawn();
+            run.wait_for_lines("ready", 2);
+            let grace = run.grace_pid();
+            let kids = children(grace);
+            assert_eq!(kids.len(), 2, "{mode:?}: {kids:?}");
+            let own = getpgid(Some(grace)).expect("grace's group");
+            let groups: Vec<Pid> = kids
+                .iter()
+                .map(|k| getpgid(Some(*k)).expect("a command's group"))
+                .collect();
+            assert_eq!(groups, kids, "{mode:?}: each command leads its own group");
+            assert!(!groups.contains(&own), "{mode:?}: not grace's group");
+
+            run.signal(Signal::SIGUSR1);
+            run.wait_for_lines("got SIGUSR1", 2);
+            run.signal(Signal::SIGTERM);
+            assert_eq!(run.wait(), 0, "{mode:?} {target}");
+            for file in [&one, &two_] {
+                let lines = marker(file);
+                let got: Vec<&str> = lines
+                    .iter()
+                    .filter_map(|l| l.split_whitespace().next())
+                    .collect();
+                assert_eq!(got, ["SIGUSR1", "SIGTERM"], "{mode:?} {target}");
+            }
+            assert!(
+                run.stderr().contains("forwarded=SIGUSR1,SIGTERM "),
+                "{mode:?}: {}",
+                run.stderr()
+            );
+        }
+    }
+}
+
+#[test]
+fn empty_commands_are_usage_errors() {
+    for (words, n) in [
+        (&["true", ":::"][..], 2),
+        (&[":::", "true"], 1),
+        (&["true", ":::", ":::", "true"], 2),
+    ] {
+        let mut run = Init::new(Mode::Child).command(words).spawn();
+        assert_eq!(run.wait(), 125, "{words:?}");
+        let err = run.stderr();
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(
+            err.starts_with(&format!("grace: command {n} is empty")),
+            "{words:?}: {err}"
+        );
+    }
+    // An app that takes ':::' itself: another separator.
+    let mut run = Init::new(Mode::Child)
+        .env("GRACE_SEPARATOR", "+++")
+        .command([
+            "sh",
+            "-c",
+            r#"test "$1" = ":::""#,
+            "sh",
+            ":::",
+            "+++",
+            "true",
+        ])
+        .spawn();
+    assert_eq!(run.wait(), 0, "{}", run.stderr());
+    let mut run = Init::new(Mode::Child)
+        .args(["--separator", ""])
+        .command(["true"])
+        .spawn();
+    assert_eq!(run.wait(), 125);
+    assert!(run.stderr().contains("--separator"), "{}", run.stderr());
+}
+
+#[test]
+fn a_command_that_cannot_start_stops_the_others() {
+    let dir = TempDir::new("several-start");
+    let plain = dir.file("plain");
+    std::fs::write(&plain, "#!/bin/sh\n").expect("write a file");
+    for mode in ALL_MODES {
+        skip_unless_mode!(mode);
+        for (missing, code, why) in [
+            ("/nonexistent/app", 127, "No such file"),
+            (plain.as_str(), 126, "Permission denied"),
+        ] {
+            let t0 = Instant::now();
+            let mut run = Init::new(mode)
+                .args(["--grace-period", "20s"])
+                .command([testapp(), "sleep", ":::", missing])
+                .spawn();
+            assert_eq!(run.wait(), code, "{mode:?}: {missing}");
+            assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+            let err = run.stderr();
+            let failed = err
+                .lines()
+                .find(|l| l.contains("failed to spawn"))
+                .unwrap_or_else(|| panic!("{mode:?}: no error line: {err}"));
+            assert!(
+                failed.contains(missing) && failed.contains(why) && failed.contains("command=2"),
+                "{mode:?}: {failed}"
+            );
+            let started = command_line(&err, 1);
+            assert!(
+                started.contains("killed by SIGTERM"),
+                "{mode:?}: the started one was stopped: {started}"
+            );
+            assert!(
+                err.contains("reason=\"a command could not start\""),
+                "{mode:?}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_json_report_has_one_object_per_command() {
+    let mut run = two(
+        Init::new(Mode::Child).args(["--log-format", "json"]),
+        &["trap", "TERM", "--code", "7"],
+        &["trap", "TERM"],
+    )
+    .spawn();
+    run.wait_for_lines("ready", 2);
+    run.signal(Signal::SIGTERM);
+    assert_eq!(run.wait(), 7, "the first that did not end cleanly");
+    let objects: Vec<serde_json::Value> = run
+        .stderr()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let commands: Vec<&serde_json::Value> =
+        objects.iter().filter(|o| o["event"] == "command").collect();
+    assert_eq!(commands.len(), 2, "{objects:?}");
+    for (i, c) in commands.iter().enumerate() {
+        assert_eq!(c["command"], i + 1);
+        assert_eq!(c["program"], testapp());
+        assert!(c["pid"].as_u64().is_some_and(|p| p > 0), "{c}");
+        assert_eq!(c["ended_run"], false);
+        assert_eq!(c["exit_code_from"], i == 0, "{c}");
+    }
+    assert_eq!(commands[0]["status"], "exited with 7");
+    assert_eq!(commands[1]["status"], "exited with 0");
+    let shutdown = objects
+        .iter()
+        .find(|o| o["event"] == "shutdown")
+        .expect("a shutdown object");
+    assert_eq!(shutdown["commands"], 2);
+    assert_eq!(shutdown["exit_code"], 7);
+}
