@@ -95,9 +95,7 @@ pub fn init(level: Level, format: Format) {
     if let Target::Reopened(fd) = &sink.target {
         OWN_FD.store(fd.as_raw_fd(), Ordering::Relaxed);
     }
-    let subscriber = tracing_subscriber::registry()
-        .with(filter)
-        .with(Lines { format, sink });
+    let subscriber = Base.with(filter).with(Lines { format, sink });
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
@@ -122,6 +120,26 @@ pub fn own_fd() -> Option<RawFd> {
 struct Lines {
     format: Format,
     sink: Sink,
+}
+
+/// The subscriber under the layers: grace logs events only, never spans,
+/// so it needs none of the span store tracing-subscriber's registry
+/// carries (some 20 KB of the static binary). It enables everything; the
+/// level filter above it decides.
+struct Base;
+
+impl Subscriber for Base {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 impl<S: Subscriber> Layer<S> for Lines {
@@ -379,7 +397,7 @@ mod tests {
             }
         }
         let out = Arc::new(Mutex::new(String::new()));
-        let subscriber = tracing_subscriber::registry().with(Capture(Arc::clone(&out), format));
+        let subscriber = Base.with(Capture(Arc::clone(&out), format));
         tracing::subscriber::with_default(subscriber, emit);
         out.lock().map(|s| s.clone()).unwrap_or_default()
     }
