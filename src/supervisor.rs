@@ -337,9 +337,12 @@ impl Supervisor<'_> {
         // signal just sent is still listed.
         let told = if group {
             if let Some(procs) = tree::scan_all(self.scope) {
+                // The groups just signalled: those of the commands still
+                // running. A group an exited command left behind (a
+                // daemon it started, with --keep-going) was not.
                 let (in_group, others): (Vec<_>, Vec<_>) = procs
                     .into_iter()
-                    .partition(|p| self.is_a_command_group(p.pgrp));
+                    .partition(|p| self.living().any(|c| c == p.pgrp));
                 let others: Vec<_> = others.into_iter().filter(|p| !p.zombie).collect();
                 self.signal_procs(Some(&others), sig, true);
                 // In-group members too: one that leaves the group later

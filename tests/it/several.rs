@@ -376,3 +376,39 @@ fn the_json_report_has_one_object_per_command() {
     assert_eq!(shutdown["commands"], 2);
     assert_eq!(shutdown["exit_code"], 7);
 }
+
+#[test]
+fn a_stop_reaches_what_an_exited_command_left_in_its_group() {
+    for mode in ALL_MODES {
+        skip_unless_mode!(mode);
+        let dir = TempDir::new("several-left");
+        let (left, other) = (dir.file("left"), dir.file("other"));
+        // The first command starts a daemon in its own group and exits.
+        let script = format!("{} trap TERM --marker {left} & exit 0", testapp());
+        let t = testapp();
+        let mut run = Init::new(mode)
+            .args(["--keep-going", "-v", "--grace-period", "20s"])
+            .command([
+                "sh", "-c", &script, ":::", t, "trap", "TERM", "--marker", &other,
+            ])
+            .spawn();
+        run.wait_for_lines("ready", 2);
+        run.wait_for_stderr("reaped a command");
+        let t0 = Instant::now();
+        run.signal(Signal::SIGTERM);
+        assert_eq!(run.wait(), 0, "{mode:?}: {}", run.stderr());
+        assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+        for file in [&left, &other] {
+            let lines = marker(file);
+            assert!(
+                lines.len() == 1 && lines[0].starts_with("SIGTERM "),
+                "{mode:?}: {file}: {lines:?}"
+            );
+        }
+        assert!(
+            !run.stderr().contains("SIGKILL"),
+            "{mode:?}: {}",
+            run.stderr()
+        );
+    }
+}
