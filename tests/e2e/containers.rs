@@ -10,13 +10,13 @@ use crate::podman::{self, Container, Stream, must, skip_unless_podman, timed};
 
 /// How the container is run.
 #[derive(Clone, Copy, Debug)]
-enum Mode {
+pub(crate) enum Mode {
     Default,
     LockedDown,
 }
 
 impl Mode {
-    fn opts(self) -> &'static [&'static str] {
+    pub(crate) fn opts(self) -> &'static [&'static str] {
         match self {
             Mode::Default => &[],
             Mode::LockedDown => &[
@@ -31,7 +31,7 @@ impl Mode {
         }
     }
 
-    fn name(self, test: &str) -> String {
+    pub(crate) fn name(self, test: &str) -> String {
         podman::name(&format!("{test}-{self:?}").to_lowercase())
     }
 }
@@ -51,10 +51,11 @@ macro_rules! both_modes {
         }
     };
 }
+pub(crate) use both_modes;
 
 /// Checks the container really runs as the mode says (so the locked-down
 /// runs cannot silently run as root).
-fn check_identity(c: &Container, mode: Mode) {
+pub(crate) fn check_identity(c: &Container, mode: Mode) {
     let id = must(&["exec", &c.name, "id", "-u"]);
     let caps = must(&["exec", &c.name, "grep", "^CapEff", "/proc/1/status"]);
     let write = podman::podman(&["exec", &c.name, "touch", "/grace-was-here"])

@@ -1,8 +1,9 @@
 //! The images the tests run: `Dockerfile.example`'s `grace` stage (an image
 //! of one file, `/grace`) and its final stage, built as they are, the final
 //! one on a `FROM scratch` base of busybox (no registry is reachable), with
-//! the fake app as `/app/*`; and a plain image without grace, for podman's
-//! own `--init`.
+//! the fake app as `/app/*`; the final stage again with the example's
+//! commented `:::` `CMD` in place of the start script; and a plain image
+//! without grace, for podman's own `--init`.
 //!
 //! Only the example's first stage, which builds grace with cargo in a Rust
 //! image, is replaced: by a stage holding the binary `tests/run.sh` built.
@@ -17,6 +18,10 @@ use crate::podman::{BUSYBOX, must};
 pub const APP: &str = "localhost/grace-e2e-app:latest";
 /// The same, but its server ignores SIGTERM.
 pub const STUBBORN: &str = "localhost/grace-e2e-stubborn:latest";
+/// The example with its other `CMD`: both apps as commands of grace
+/// (`/app/worker ::: /app/server`), no start script; its server exits 143
+/// on SIGTERM, as the JVM does.
+pub const COMMANDS: &str = "localhost/grace-e2e-commands:latest";
 /// The example's `grace` stage: `FROM scratch` and `/grace`, nothing else.
 pub const GRACE: &str = "localhost/grace-e2e-grace:latest";
 /// busybox and the fake app, no grace: an image that knows nothing of it.
@@ -28,6 +33,8 @@ pub const TESTAPP: &str = "/app/testapp";
 
 const GRACE_MARKER: &str = "# ---- grace:";
 const MARKER: &str = "# ---- final stage";
+/// grace's separator between commands, quoted as in an exec-form `CMD`.
+const SEPARATOR: &str = "\":::\"";
 
 /// Builds the images once per test run; later calls return at once.
 pub fn build() {
@@ -38,8 +45,19 @@ pub fn build() {
         base(&root.join("base"));
         grace(&root.join("grace"));
         plain(&root.join("plain"));
-        app(&root.join("app"), APP, "trap TERM");
-        app(&root.join("stubborn"), STUBBORN, "ignore-term");
+        app(&root.join("app"), APP, "trap TERM", &final_stage());
+        app(
+            &root.join("stubborn"),
+            STUBBORN,
+            "ignore-term",
+            &final_stage(),
+        );
+        app(
+            &root.join("commands"),
+            COMMANDS,
+            "trap TERM --code 143",
+            &commands_stage(),
+        );
         let _ = std::fs::remove_dir_all(&root);
     });
 }
@@ -101,6 +119,38 @@ fn final_stage() -> String {
     example(MARKER, None)
 }
 
+/// The final stage with the example's commented alternative `CMD`, the one
+/// with `:::`, in place of its `CMD ["/start.sh"]`: the stage a reader gets
+/// by taking that line instead.
+fn commands_stage() -> String {
+    let stage = final_stage();
+    let alts: Vec<&str> = stage
+        .lines()
+        .filter(|l| l.starts_with('#') && l.contains(SEPARATOR))
+        .filter_map(|l| l.find("CMD [").map(|at| &l[at..]))
+        .collect();
+    let [alt] = alts[..] else {
+        panic!("Dockerfile.example: want one commented CMD with {SEPARATOR}, found {alts:?}")
+    };
+    let mut cmds = 0;
+    let lines: Vec<&str> = stage
+        .lines()
+        .map(|l| {
+            if l.starts_with("CMD ") {
+                cmds += 1;
+                alt
+            } else {
+                l
+            }
+        })
+        .collect();
+    assert_eq!(
+        cmds, 1,
+        "Dockerfile.example's final stage should have one CMD"
+    );
+    lines.join("\n") + "\n"
+}
+
 /// The example's `grace` stage, as is, after a stage holding the binary:
 /// the image other Dockerfiles `COPY --from=grace /grace /grace`.
 fn grace(ctx: &Path) {
@@ -135,9 +185,10 @@ fn static_bin(var: &str) -> PathBuf {
     std::env::var_os(var).map_or_else(|| panic!("{var} is not set"), PathBuf::from)
 }
 
-/// The example image, with `/app/server` running `testapp SERVER_MODE`;
-/// its `COPY --from=grace` takes `/grace` from the `grace` image.
-fn app(ctx: &Path, tag: &str, server_mode: &str) {
+/// The example image from `stage` (its final stage, or a variant of it),
+/// with `/app/server` running `testapp SERVER_MODE`; its `COPY
+/// --from=grace` takes `/grace` from the `grace` image.
+fn app(ctx: &Path, tag: &str, server_mode: &str, stage: &str) {
     std::fs::create_dir_all(ctx.join("app")).unwrap_or_else(|e| panic!("{}: {e}", ctx.display()));
     copy(
         &static_bin("GRACE_TESTAPP_STATIC_BIN"),
@@ -159,8 +210,7 @@ fn app(ctx: &Path, tag: &str, server_mode: &str) {
     let containerfile = format!(
         "ARG APP_IMAGE\n\
          FROM {GRACE} AS grace\n\
-         {}",
-        final_stage()
+         {stage}"
     );
     write(&ctx.join("Containerfile"), &containerfile, 0o644);
     must(&[

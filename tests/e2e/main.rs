@@ -9,6 +9,7 @@
 //! run (no podman, not root, no binaries), each test prints why and
 //! returns; under `CI=true` that is a failure instead.
 
+mod commands;
 mod containers;
 mod image;
 mod init_path;
