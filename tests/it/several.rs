@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use nix::unistd::{Pid, getpgid};
 
-use crate::common::{ALL_MODES, Init, Mode, TempDir, alive, marker, skip_unless_mode, testapp};
+use crate::common::{
+    ALL_MODES, Init, Mode, TempDir, alive, marker, qemu, skip_child_mode_if_emulated,
+    skip_unless_mode, testapp,
+};
 
 /// `testapp FIRST... ::: testapp SECOND...` as grace's commands.
 fn two(init: Init, first: &[&str], second: &[&str]) -> Init {
@@ -381,6 +384,9 @@ fn the_json_report_has_one_object_per_command() {
 fn a_stop_reaches_what_an_exited_command_left_in_its_group() {
     for mode in ALL_MODES {
         skip_unless_mode!(mode);
+        // The daemon outlives its parent: outside PID 1 only a subreaper
+        // keeps it in grace's tree.
+        skip_child_mode_if_emulated!(mode, qemu::NO_SUBREAPER);
         let dir = TempDir::new("several-left");
         let (left, other) = (dir.file("left"), dir.file("other"));
         // The first command starts a daemon in its own group and exits.
