@@ -1139,4 +1139,17 @@ mod tests {
             Some(Action::Exit(143))
         );
     }
+
+    #[test]
+    fn reasons_read_as_the_report_writes_them() {
+        for (reason, text) in [
+            (Reason::Signal(Signal::TERM), "SIGTERM"),
+            (Reason::ParentDied, "parent died"),
+            (Reason::MainExited, "main child exited"),
+            (Reason::CommandExited(1), "command 2 exited"),
+            (Reason::StartFailed, "a command could not start"),
+        ] {
+            assert_eq!(reason.to_string(), text);
+        }
+    }
 }
