@@ -33,7 +33,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     let mut parent_gone = adopt(cfg, is_pid1, parent);
 
     let started = start(cfg, &inherited)?;
-    let main = started.commands[0].pid;
+    let main = started.main;
     // Never pin a mount, never hold a pipe or socket the child has closed.
     let _ = nix::unistd::chdir("/");
     // Precondition: grace holds no descriptor of its own above stderr but
@@ -71,7 +71,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
             if sig == Signal::CONT {
                 // Perhaps the shell's `fg`: before the child is woken, it
                 // gets the terminal if grace's group now has it.
-                sup.job.hand_over_again(sup.alive[0]);
+                sup.job.hand_over_again(sup.alive.first() == Some(&true));
             }
             if !sig.is_forwardable() {
                 tracing::debug!(signal = %sig, "received; not forwarded");
@@ -96,14 +96,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         let reaped = reaper::reap_all(&sup.pids, &mut exits).map_err(Error::Wait)?;
         sup.report.orphans += reaped.others;
         children_left = reaped.children_left;
-        // Every command reaped in this pass is marked before any of their
-        // exits is handled: the actions those take must not reach the
-        // others either.
-        let now = Instant::now();
-        for &(i, _) in &exits {
-            sup.alive[i] = false;
-            sup.report.commands[i].ended = Some(now);
-        }
+        sup.mark_reaped(&exits);
         if let Some(sig) = reaped.main_stopped
             && let Some(code) = sup.handle(&mut state, Event::MainStopped(sig))
         {
@@ -171,6 +164,8 @@ fn adopt(cfg: &Config, is_pid1: bool, parent: Pid) -> bool {
 
 /// The commands that started, and how the start ended.
 struct Started {
+    /// The first command: it always started, or there is no run.
+    main: Pid,
     commands: Vec<report::Command>,
     /// The terminal as the first command got it.
     terminal: crate::terminal::Terminal,
@@ -185,6 +180,7 @@ struct Started {
 fn start(cfg: &Config, inherited: &Inherited) -> Result<Started, Error> {
     let several = cfg.commands().len() > 1;
     let mut started = Started {
+        main: Pid::from_raw(0),
         commands: Vec::with_capacity(cfg.commands().len()),
         terminal: crate::terminal::Terminal::None,
         failed: None,
@@ -196,6 +192,7 @@ fn start(cfg: &Config, inherited: &Inherited) -> Result<Started, Error> {
                 tracing::debug!(pid = spawned.pid.as_raw(), command = i + 1, program = %name, "spawned");
                 if i == 0 {
                     started.terminal = spawned.terminal;
+                    started.main = spawned.pid;
                 }
                 started.commands.push(report::Command {
                     pid: spawned.pid,
@@ -233,6 +230,20 @@ struct Supervisor<'a> {
 }
 
 impl Supervisor<'_> {
+    /// Marks every command reaped in this pass, before any of their exits
+    /// is handled: the actions those take must not reach the others either.
+    fn mark_reaped(&mut self, exits: &[(usize, crate::exit::Status)]) {
+        let now = Instant::now();
+        for &(i, _) in exits {
+            if let Some(alive) = self.alive.get_mut(i) {
+                *alive = false;
+            }
+            if let Some(command) = self.report.commands.get_mut(i) {
+                command.ended = Some(now);
+            }
+        }
+    }
+
     /// Feeds one event to `step` and applies the action; `Some(code)` to exit.
     fn handle(&mut self, state: &mut State, event: Event) -> Option<u8> {
         let before = state.phase;
@@ -366,7 +377,7 @@ impl Supervisor<'_> {
             reason = %report::reason(state.stop),
             forwarded = %sig,
             to = if group { "group" } else { "child" },
-            pid = self.pids[0].as_raw(),
+            pid = self.pids.first().map_or(0, |p| p.as_raw()),
             commands = targets.len(),
             processes = %Count(told),
             kill_in_ms = left.map_or(0, millis),
