@@ -100,7 +100,9 @@ pub struct State {
     pub stop: Option<(Reason, Instant)>,
     /// The stop signal grace forwarded, once it has.
     pub stop_sent: Option<Signal>,
-    /// Whether the stop signal already reached the whole tree.
+    /// Whether a stop or drain already told the whole tree (or with
+    /// `--forward-to child`, a command's leftovers): a later drain then
+    /// tells only what was not told ([`Action::DrainUntold`]).
     pub tree_told: bool,
     /// How each command ended, once reaped, in command-line order.
     pub ended: Vec<Option<Ended>>,
@@ -284,7 +286,11 @@ impl State {
         if slot.is_some() {
             return None;
         }
-        let by = self.stop_sent.filter(|_| self.phase == Phase::Stopping);
+        // Told the stop signal, and not yet SIGKILL: in Stopping, or in
+        // Draining after a stop signal went out (a delayed one included).
+        let by = self
+            .stop_sent
+            .filter(|_| matches!(self.phase, Phase::Stopping | Phase::Draining));
         *slot = Some(Ended { status, by });
         self.order.push(command);
         let running = self.running();
@@ -299,6 +305,17 @@ impl State {
             && matches!(self.phase, Phase::Running | Phase::Delaying { .. });
         if running && !first_ends_run {
             // The others keep running (--keep-going), or were told already.
+            // With --forward-to child, what this command left in its group
+            // heard nothing from grace yet (its members wait for their
+            // command to pass the stop on): now they do.
+            let told_since = matches!(self.phase, Phase::Stopping | Phase::Draining);
+            if told_since && cfg.forward_to() == Target::Child {
+                self.tree_told = true;
+                let signal = self
+                    .stop_sent
+                    .unwrap_or_else(|| cfg.signals().drain_signal());
+                return Some(Action::DrainUntold(signal));
+            }
             return None;
         }
         if self.stop.is_none() {
@@ -316,7 +333,11 @@ impl State {
         // stop was under way, else what is left of the stop's budget.
         let kill_at = *self.kill_at.get_or_insert(later(now, cfg.grace()));
         let signal = match self.phase {
-            Phase::Delaying { signal, .. } => signal,
+            Phase::Delaying { signal, .. } => {
+                // The delayed stop signal goes out now, with the drain.
+                self.stop_sent = Some(signal);
+                signal
+            }
             _ => self
                 .stop_sent
                 .unwrap_or_else(|| cfg.signals().drain_signal()),
@@ -1151,5 +1172,60 @@ mod tests {
         ] {
             assert_eq!(reason.to_string(), text);
         }
+    }
+
+    #[test]
+    fn a_delayed_stop_sent_with_the_drain_ends_the_others_cleanly() {
+        let c = timed(Duration::from_secs(10), Duration::from_secs(3)).with_exit(ExitPolicy {
+            clean_stop_zero: true,
+            map: vec![],
+        });
+        let (t0, mut s) = (Instant::now(), State::new(2));
+        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
+        assert_eq!(
+            step(&mut s, exit_of(0, EXITED_0, true), &c, secs(t0, 1)),
+            Some(Action::Drain(Signal::TERM))
+        );
+        assert_eq!(s.stop_sent, Some(Signal::TERM), "the stop signal went out");
+        assert_eq!(
+            step(&mut s, exit_of(1, TERMED, false), &c, secs(t0, 1)),
+            Some(Action::Exit(0)),
+            "killed by the stop signal it was sent: clean"
+        );
+    }
+
+    #[test]
+    fn forward_to_child_tells_each_commands_group_after_it() {
+        let c = cfg().with_forward_to(Target::Child);
+        let (t0, mut s) = (Instant::now(), State::new(3));
+        assert_eq!(
+            step(&mut s, Event::Signal(Signal::TERM), &c, t0),
+            Some(Action::Stop(Signal::TERM))
+        );
+        assert_eq!(
+            step(&mut s, exit_of(0, TERMED, true), &c, t0),
+            Some(Action::DrainUntold(Signal::TERM)),
+            "its workers, now that it is gone"
+        );
+        assert_eq!(
+            step(&mut s, exit_of(2, TERMED, true), &c, t0),
+            Some(Action::DrainUntold(Signal::TERM))
+        );
+        assert_eq!(
+            step(&mut s, exit_of(1, TERMED, true), &c, t0),
+            Some(Action::DrainUntold(Signal::TERM)),
+            "the last: still only the untold"
+        );
+        // One command: as before, the whole rest at once after the child.
+        let (t0, mut s) = (Instant::now(), State::new(1));
+        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
+        assert_eq!(
+            step(&mut s, exit_of(0, TERMED, true), &c, t0),
+            Some(Action::Drain(Signal::TERM))
+        );
+        // Group mode: the stop told every group; nothing until the last.
+        let (c, mut s) = (cfg(), State::new(2));
+        step(&mut s, Event::Signal(Signal::TERM), &c, t0);
+        assert_eq!(step(&mut s, exit_of(0, TERMED, true), &c, t0), None);
     }
 }

@@ -27,10 +27,16 @@ pub struct Reaped {
     pub main_stopped: Option<Signal>,
 }
 
-/// Reaps every exited child without blocking. The commands' exits (their
-/// index in `commands` and status) are appended to `exits`, in the order
-/// they were reaped.
-pub fn reap_all(commands: &[Pid], exits: &mut Vec<(usize, Status)>) -> Result<Reaped, Errno> {
+/// Reaps every exited child without blocking. The exits of the commands
+/// still `alive` (their index in `commands` and status) are appended to
+/// `exits`, in the order they were reaped: the order they were started
+/// for those that had exited when the pass began (the kernel keeps no exit
+/// time). A reaped command's pid may be an orphan's by now: it counts as one.
+pub fn reap_all(
+    commands: &[Pid],
+    alive: &[bool],
+    exits: &mut Vec<(usize, Status)>,
+) -> Result<Reaped, Errno> {
     let mut reaped = Reaped::default();
     let first = commands.first().copied();
     loop {
@@ -43,7 +49,11 @@ pub fn reap_all(commands: &[Pid], exits: &mut Vec<(usize, Status)>) -> Result<Re
             }
             Ok(Some((pid, raw))) => {
                 let status = Status::from_raw(raw);
-                if let Some(i) = commands.iter().position(|c| *c == pid) {
+                let command = commands
+                    .iter()
+                    .zip(alive)
+                    .position(|(c, alive)| *c == pid && *alive);
+                if let Some(i) = command {
                     tracing::debug!(pid = pid.as_raw(), command = i + 1, %status, "reaped a command");
                     if i == 0 {
                         // A stop reported in the same pass as the exit is history.

@@ -72,6 +72,9 @@ pub struct Report {
     /// How many commands the command line gave (more than started, when
     /// one could not start).
     pub given: usize,
+    /// The argv\[0\] of the command that could not start, if one could
+    /// not: the one after the last that did.
+    pub failed: Option<String>,
     /// Signals forwarded, in first-seen order, with counts.
     pub forwarded: Vec<(Signal, u32)>,
     /// Processes that were sent the stop signal; `None` once a stop had to
@@ -94,6 +97,7 @@ impl Report {
             started,
             commands,
             given,
+            failed: None,
             // Room for every signal grace forwards: no allocation while
             // forwarding.
             forwarded: Vec::with_capacity(64),
@@ -131,21 +135,31 @@ impl Report {
         let End {
             stop, ended, from, ..
         } = *end;
-        // The command the exit code came from (the first if none did).
-        let at = from.unwrap_or(0);
-        let status = ended.get(at).copied().flatten().map(|e| e.status);
-        let (main, main_ended, main_name) = self
-            .commands
-            .get(at)
-            .map_or((Pid::from_raw(0), None, ""), |c| {
-                (c.pid, c.ended, c.name.as_str())
-            });
+        // The command the exit code came from: the one that could not
+        // start, else the one the machine chose (the first if none).
+        let at = match self.failed {
+            Some(_) => self.commands.len(),
+            None => from.unwrap_or(0),
+        };
+        let status = match self.failed {
+            Some(_) => Some("could not start".to_owned()),
+            None => ended
+                .get(at)
+                .copied()
+                .flatten()
+                .map(|e| e.status.to_string()),
+        };
+        let (main, main_ended, main_name) = match (&self.failed, self.commands.get(at)) {
+            (Some(name), _) => (Pid::from_raw(0), None, name.as_str()),
+            (None, Some(c)) => (c.pid, c.ended, c.name.as_str()),
+            (None, None) => (Pid::from_raw(0), None, ""),
+        };
         let Some((reason, stop_at)) = stop else {
             self.finish_without_stop(code);
             return;
         };
         let now = Instant::now();
-        let main_status = status.map_or_else(|| "not reaped".to_owned(), |s| s.to_string());
+        let main_status = status.as_deref().unwrap_or("not reaped");
         let forwarded = self
             .forwarded
             .iter()
@@ -178,7 +192,7 @@ impl Report {
         } else {
             "main child".to_owned()
         };
-        let mut message = match (killed.0, status) {
+        let mut message = match (killed.0, &status) {
             (Some(0), Some(s)) => {
                 format!("stopped: {who} {s} {stop_ms}ms after the stop began ({reason})")
             }
@@ -200,7 +214,7 @@ impl Report {
             forwarded = forwarded.as_str(),
             commands = self.given,
             main_pid = main.as_raw(),
-            main_status = main_status.as_str(),
+            main_status,
             main_runtime_ms = run_ms,
             stop_to_exit_ms = stop_ms,
             // Numbers stay numbers in JSON; a count grace could not know is
@@ -271,6 +285,18 @@ impl Report {
                 i + 1,
                 c.name,
                 c.pid
+            );
+        }
+        if let Some(name) = &self.failed {
+            let n = self.commands.len() + 1;
+            tracing::info!(
+                event = "command",
+                command = n,
+                program = name.as_str(),
+                status = "could not start",
+                ended_run = true,
+                exit_code_from = true,
+                "command {n} ({name}) could not start: ended the run"
             );
         }
     }

@@ -60,7 +60,10 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     let mut signals = Vec::with_capacity(16);
     let mut events = Vec::with_capacity(16);
     let mut exits = Vec::with_capacity(sup.pids.len());
-    events.extend(started.failed.map(Event::StartFailed));
+    if let Some((name, code)) = started.failed {
+        events.push(Event::StartFailed(code));
+        sup.report.failed = Some(name);
+    }
     let mut children_left = true;
     let code = 'run: loop {
         if std::mem::take(&mut parent_gone) {
@@ -93,7 +96,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
                 break 'run code;
             }
         }
-        let reaped = reaper::reap_all(&sup.pids, &mut exits).map_err(Error::Wait)?;
+        let reaped = reaper::reap_all(&sup.pids, &sup.alive, &mut exits).map_err(Error::Wait)?;
         sup.report.orphans += reaped.others;
         children_left = reaped.children_left;
         sup.mark_reaped(&exits);
@@ -169,8 +172,9 @@ struct Started {
     commands: Vec<report::Command>,
     /// The terminal as the first command got it.
     terminal: crate::terminal::Terminal,
-    /// The exit code of a later command's failure to start (126, 127).
-    failed: Option<u8>,
+    /// A later command's failure to start: its argv\[0\] and exit code
+    /// (126, 127).
+    failed: Option<(String, u8)>,
 }
 
 /// Starts the commands in command-line order, each in its own process
@@ -206,7 +210,7 @@ fn start(cfg: &Config, inherited: &Inherited) -> Result<Started, Error> {
                     command = i + 1,
                     "{e}; stopping the commands already started"
                 );
-                started.failed = Some(e.exit_code());
+                started.failed = Some((name, e.exit_code()));
                 break;
             }
         }
@@ -268,6 +272,10 @@ impl Supervisor<'_> {
                 None
             }
             Some(Action::Drain(sig)) => {
+                if let Phase::Delaying { .. } = before {
+                    // The delayed stop signal, passed on with the drain.
+                    self.report.forwarded(sig);
+                }
                 self.tell_tree(sig);
                 None
             }
@@ -317,6 +325,15 @@ impl Supervisor<'_> {
         self.pids.contains(&pgrp)
     }
 
+    /// With `--forward-to child`, whether `p` is in a running command's
+    /// group but not that command: it hears of the stop from its command,
+    /// and from grace only once the command has exited.
+    fn waits_for_its_command(&self, p: &tree::Proc) -> bool {
+        self.cfg.forward_to() == Target::Child
+            && p.pid != p.pgrp
+            && self.living().any(|c| c == p.pgrp)
+    }
+
     fn forward(&mut self, sig: Signal) {
         self.report.forwarded(sig);
         if !self.alive.contains(&true) {
@@ -329,6 +346,9 @@ impl Supervisor<'_> {
             let target = self.target(pid);
             tree::send(target, sig);
             tracing::debug!(signal = %sig, target, "forwarded");
+        }
+        if sig == Signal::TSTP && self.pids.len() > 1 {
+            self.job.stop_with_the_commands();
         }
     }
 
@@ -367,6 +387,11 @@ impl Supervisor<'_> {
                 None
             }
         } else {
+            // The commands themselves; their groups wait for them.
+            let living: Vec<Pid> = self.living().collect();
+            for pid in living {
+                self.told_pids.insert(pid);
+            }
             Some(targets.len())
         };
         self.report.add_told(told);
@@ -396,7 +421,7 @@ impl Supervisor<'_> {
         let Some(mut left) = tree::scan(self.scope) else {
             return;
         };
-        left.retain(|p| !self.told_pids.contains(p.pid));
+        left.retain(|p| !self.told_pids.contains(p.pid) && !self.waits_for_its_command(p));
         if left.is_empty() {
             return;
         }
@@ -416,14 +441,21 @@ impl Supervisor<'_> {
     /// Sends `sig` then SIGCONT to every process left of the tree: the
     /// commands still running too, when one ended the run.
     fn tell_tree(&mut self, sig: Signal) {
-        let left = tree::scan(self.scope);
+        let mut left = tree::scan(self.scope);
+        if let Some(left) = left.as_mut() {
+            left.retain(|p| !self.waits_for_its_command(p));
+        }
         self.signal_procs(left.as_deref(), sig, true);
         if left.is_none() && self.scope != Scope::Namespace {
             // The commands still running are reachable without /proc.
             for pid in self.living() {
-                tree::send(-pid.as_raw(), sig);
-                tree::send(-pid.as_raw(), Signal::CONT);
+                let target = self.target(pid);
+                tree::send(target, sig);
+                tree::send(target, Signal::CONT);
             }
+        }
+        for p in left.iter().flatten() {
+            self.told_pids.insert(p.pid);
         }
         let count = left.map(|l| l.len());
         self.report.add_told(count);
@@ -449,12 +481,18 @@ impl Supervisor<'_> {
             }
             return;
         };
+        // With --forward-to child, a running command's group is not the
+        // target: what is listed of it goes by pid.
+        let by_group = |pgrp: Pid| {
+            self.is_a_command_group(pgrp)
+                && (self.cfg.forward_to() == Target::Group || !self.living().any(|c| c == pgrp))
+        };
         for &leader in &self.pids {
-            if procs.iter().any(|p| p.pgrp == leader) {
+            if by_group(leader) && procs.iter().any(|p| p.pgrp == leader) {
                 send(-leader.as_raw());
             }
         }
-        for p in procs.iter().filter(|p| !self.is_a_command_group(p.pgrp)) {
+        for p in procs.iter().filter(|p| !by_group(p.pgrp)) {
             send(p.pid.as_raw());
         }
     }

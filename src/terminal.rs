@@ -88,6 +88,24 @@ impl JobControl {
         }
     }
 
+    /// With several commands, after grace passed a SIGTSTP on to them.
+    ///
+    /// grace keeps the terminal then, so Ctrl-Z reaches grace's group,
+    /// grace alone: the commands stop by the forwarded signal, and grace
+    /// stops too, where a job-control shell will resume it, so that the
+    /// shell sees the job stopped and `fg` or `bg` resumes it (the shell's
+    /// SIGCONT, which the loop forwards to every command). Elsewhere (PID
+    /// 1, no such shell) grace carries on, as with one command.
+    pub fn stop_with_the_commands(&self) {
+        if self.pid1 || !is_a_job() {
+            return;
+        }
+        tracing::debug!("the commands were told to stop for the terminal: stopping too");
+        if let Err(e) = stop_self(Signal::TSTP) {
+            tracing::debug!(error = %e, "could not stop");
+        }
+    }
+
     /// On a received SIGCONT: when the shell has brought grace's group to
     /// the foreground (`fg`), the child's group gets the terminal, as at
     /// the start. Not once the child is reaped (`child_alive` false): its

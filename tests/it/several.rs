@@ -340,6 +340,16 @@ fn a_command_that_cannot_start_stops_the_others() {
                 err.contains("reason=\"a command could not start\""),
                 "{mode:?}: {err}"
             );
+            let line = command_line(&err, 2);
+            assert!(
+                line.contains(&format!("command 2 ({missing}) could not start"))
+                    && line.contains("exit_code_from=true"),
+                "{mode:?}: {line}"
+            );
+            assert!(
+                err.contains("main_status=\"could not start\""),
+                "{mode:?}: {err}"
+            );
         }
     }
 }
@@ -415,6 +425,118 @@ fn a_stop_reaches_what_an_exited_command_left_in_its_group() {
             !run.stderr().contains("SIGKILL"),
             "{mode:?}: {}",
             run.stderr()
+        );
+    }
+}
+
+/// The timestamps (ms) of the SIGTERM lines in a marker file.
+fn terms(file: &str) -> Vec<u128> {
+    marker(file)
+        .iter()
+        .filter(|l| l.starts_with("SIGTERM "))
+        .filter_map(|l| l.split_whitespace().nth(2)?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn nothing_left_is_told_twice_after_the_first_exit() {
+    for mode in ALL_MODES {
+        skip_unless_mode!(mode);
+        let dir = TempDir::new("several-twice");
+        let helper = dir.file("helper");
+        let t = testapp();
+        // Command 1 leaves a helper in its group that outlives a TERM.
+        let script = format!("{t} trap TERM --exit-on none --marker {helper} & exec {t} await 3");
+        let mut run = Init::new(mode)
+            .args(["--grace-period", "1s"])
+            .command(["sh", "-c", &script, ":::", t, "trap", "TERM"])
+            .spawn();
+        run.wait_for_lines("ready", 3);
+        run.write_stdin("exit now");
+        assert_eq!(run.wait(), 3, "{mode:?}");
+        assert_eq!(terms(&helper).len(), 1, "{mode:?}: {:?}", marker(&helper));
+        let err = run.stderr();
+        assert!(err.contains(" told=2 "), "{mode:?}: {err}");
+        assert!(
+            err.contains("SIGKILL needed for 1 process"),
+            "{mode:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_delayed_stop_sent_with_the_drain_is_a_clean_stop() {
+    for mode in ALL_MODES {
+        skip_unless_mode!(mode);
+        let mut run = two(
+            Init::new(mode).args([
+                "--stop-delay",
+                "20s",
+                "--grace-period",
+                "30s",
+                "--clean-stop-exit-zero",
+            ]),
+            &["await", "0"],
+            &["sleep"],
+        )
+        .spawn();
+        run.wait_for_lines("ready", 2);
+        run.signal(Signal::SIGTERM);
+        run.wait_for_stderr("stop requested");
+        // Command 1 ends the delay; command 2 dies of the delayed TERM,
+        // the stop it was sent: clean.
+        run.write_stdin("exit now");
+        assert_eq!(run.wait(), 0, "{mode:?}: {}", run.stderr());
+        let err = run.stderr();
+        assert!(
+            command_line(&err, 2).contains("killed by SIGTERM"),
+            "{mode:?}: {err}"
+        );
+        assert!(err.contains("forwarded=SIGTERM "), "{mode:?}: {err}");
+        assert!(err.contains("reason=SIGTERM"), "{mode:?}: {err}");
+    }
+}
+
+#[test]
+fn forward_to_child_tells_a_commands_group_after_it() {
+    for mode in ALL_MODES {
+        skip_unless_mode!(mode);
+        let dir = TempDir::new("several-child");
+        let (worker, leader) = (dir.file("worker"), dir.file("leader"));
+        let t = testapp();
+        // Command 2 leads a worker in its group that outlives a TERM.
+        let script = format!(
+            "{t} trap TERM --exit-on none --marker {worker} & exec {t} trap TERM --marker {leader}"
+        );
+        // The first exit: the leader hears first, its worker after it.
+        let mut run = Init::new(mode)
+            .args(["--forward-to", "child", "--grace-period", "1s"])
+            .command([t, "await", "3", ":::", "sh", "-c", &script])
+            .spawn();
+        run.wait_for_lines("ready", 3);
+        run.write_stdin("exit now");
+        assert_eq!(run.wait(), 3, "{mode:?}");
+        let (w, l) = (terms(&worker), terms(&leader));
+        assert!(
+            w.len() == 1 && l.len() == 1 && w[0] >= l[0],
+            "{mode:?}: worker {w:?}, leader {l:?}"
+        );
+
+        // A stop signal: the leader passes it on and exits; its worker is
+        // told then, not left to SIGKILL while another command stalls.
+        let _ = std::fs::remove_file(&worker);
+        let _ = std::fs::remove_file(&leader);
+        let mut run = Init::new(mode)
+            .args(["--forward-to", "child", "--grace-period", "1s"])
+            .command(["sh", "-c", &script, ":::", t, "ignore-term"])
+            .spawn();
+        run.wait_for_lines("ready", 3);
+        run.signal(Signal::SIGTERM);
+        assert_eq!(run.wait(), 137, "{mode:?}: the stalled one's SIGKILL");
+        let (w, l) = (terms(&worker), terms(&leader));
+        assert!(
+            w.len() == 1 && l.len() == 1 && w[0] >= l[0],
+            "{mode:?}: worker {w:?}, leader {l:?}"
         );
     }
 }

@@ -204,6 +204,40 @@ fn a_stopped_child_stops_grace_for_the_shell() {
     }
 }
 
+/// With several commands grace keeps the terminal, so Ctrl-Z stops grace's
+/// group, grace alone (here: a SIGTSTP to grace from the second command,
+/// once the first is ready). It passes the stop on to the commands and
+/// stops too, so the shell gets the job back; `fg` resumes them all: the
+/// first says so from its SIGCONT trap and ends the run.
+#[test]
+fn ctrl_z_stops_several_commands_and_grace_for_the_shell() {
+    let grace = grace_sh();
+    for shell in SHELLS {
+        let job = format!(
+            "{grace} -- sh -c 'trap \"echo resumed-$((1+1)); exit 0\" CONT; touch ready; \
+             while :; do sleep 0.05; done' \
+             ::: sh -c 'until [ -e ready ]; do sleep 0.01; done; kill -TSTP $PPID; exec sleep 60'\n\
+             echo \"stopped with $?\"\n\
+             fg\n\
+             echo \"done with $?\"\n"
+        );
+        let Some(text) = job_on_a_terminal(shell, &job) else {
+            continue;
+        };
+        let (before, after) = text
+            .split_once("stopped with ")
+            .unwrap_or_else(|| panic!("{shell}: the shell never saw grace stop:\n{text}"));
+        assert!(after.starts_with("148"), "{shell}: {text}");
+        // The trap says `resumed-2`; the job's command line, which the shell
+        // echoes, says it unevaluated.
+        assert!(!before.contains("resumed-2"), "{shell}: {text}");
+        let (_, last) = after
+            .split_once("resumed-2")
+            .unwrap_or_else(|| panic!("{shell}: fg did not resume the commands:\n{text}"));
+        assert!(last.contains("done with 0"), "{shell}: {text}");
+    }
+}
+
 /// The child takes the terminal before it executes the command: when that
 /// fails, grace hands the terminal back before it exits 127.
 #[test]
