@@ -71,6 +71,19 @@ fn the_child_gets_the_terminal_foreground() {
     );
 }
 
+/// With several commands none gets the terminal (one terminal has one
+/// foreground group): grace keeps it, so Ctrl-C reaches grace.
+#[test]
+fn several_commands_leave_the_terminal_to_grace() {
+    let grace = grace_sh();
+    let t = testapp();
+    let inner = format!("{grace} --keep-going -- {t} report ::: {t} exit 0");
+    let Some(text) = on_a_terminal(&inner) else {
+        return;
+    };
+    assert_eq!(text.matches("fg=false").count(), 1, "{text}");
+}
+
 /// grace started in the background of an interactive shell (job control
 /// on, so the job has its own group) leaves the terminal with the shell.
 #[test]
