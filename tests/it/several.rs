@@ -504,28 +504,49 @@ fn forward_to_child_tells_a_commands_group_after_it() {
         let dir = TempDir::new("several-child");
         let (worker, leader) = (dir.file("worker"), dir.file("leader"));
         let t = testapp();
-        // Command 2 leads a worker in its group that outlives a TERM.
+        // The first exit. Command 2 leads a worker in its group; both write
+        // to one file, so its lines are in the order things happened. The
+        // leader gets TERM and stays until a USR1; its worker must hear of
+        // the stop only after the leader has gone.
+        let shared = dir.file("both");
         let script = format!(
-            "{t} trap TERM --exit-on none --marker {worker} & exec {t} trap TERM --marker {leader}"
+            "{t} trap TERM --exit-on none --marker {shared} & \
+             exec {t} trap TERM,USR1 --exit-on USR1 --marker {shared}"
         );
-        // The first exit: the leader hears first, its worker after it.
         let mut run = Init::new(mode)
             .args(["--forward-to", "child", "--grace-period", "1s"])
             .command([t, "await", "3", ":::", "sh", "-c", &script])
             .spawn();
         run.wait_for_lines("ready", 3);
         run.write_stdin("exit now");
+        run.wait_for_line("got SIGTERM");
+        run.signal(Signal::SIGUSR1);
         assert_eq!(run.wait(), 3, "{mode:?}");
-        let (w, l) = (terms(&worker), terms(&leader));
-        assert!(
-            w.len() == 1 && l.len() == 1 && w[0] >= l[0],
-            "{mode:?}: worker {w:?}, leader {l:?}"
+        let lines = marker(&shared);
+        let pid = |l: &String| l.split_whitespace().nth(1).map(str::to_owned);
+        let leader_pid = lines
+            .iter()
+            .find(|l| l.starts_with("SIGUSR1 "))
+            .and_then(pid)
+            .unwrap_or_else(|| panic!("{mode:?}: no USR1 for the leader: {lines:?}"));
+        let order: Vec<(&str, bool)> = lines
+            .iter()
+            .map(|l| {
+                let name = l.split_whitespace().next().unwrap_or("");
+                (name, pid(l).as_deref() == Some(leader_pid.as_str()))
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [("SIGTERM", true), ("SIGUSR1", true), ("SIGTERM", false)],
+            "{mode:?}: the leader's TERM, its USR1 and exit, then its worker's TERM: {lines:?}"
         );
 
         // A stop signal: the leader passes it on and exits; its worker is
         // told then, not left to SIGKILL while another command stalls.
-        let _ = std::fs::remove_file(&worker);
-        let _ = std::fs::remove_file(&leader);
+        let script = format!(
+            "{t} trap TERM --exit-on none --marker {worker} & exec {t} trap TERM --marker {leader}"
+        );
         let mut run = Init::new(mode)
             .args(["--forward-to", "child", "--grace-period", "1s"])
             .command(["sh", "-c", &script, ":::", t, "ignore-term"])
