@@ -71,6 +71,26 @@ fn the_child_gets_the_terminal_foreground() {
     );
 }
 
+/// With one command grace stops only when the child did: a child that
+/// handles the SIGTSTP grace passes on (here sent to grace, not by the
+/// terminal) runs on, and so does grace.
+#[test]
+fn a_child_that_handles_tstp_keeps_grace_running() {
+    let grace = grace_sh();
+    for shell in SHELLS {
+        let job = format!(
+            "{grace} -- sh -c 'trap \"echo handled-$((1+1)); exit 0\" TSTP; kill -TSTP $PPID; \
+             while :; do :; done'\n\
+             echo \"done with $?\"\n"
+        );
+        let Some(text) = job_on_a_terminal(shell, &job) else {
+            continue;
+        };
+        assert!(text.contains("handled-2"), "{shell}: {text}");
+        assert!(text.contains("done with 0"), "{shell}: {text}");
+    }
+}
+
 /// With several commands none gets the terminal (one terminal has one
 /// foreground group): grace keeps it, so Ctrl-C reaches grace.
 #[test]
