@@ -241,15 +241,16 @@ fn a_stopped_child_stops_grace_for_the_shell() {
 /// group, grace alone (here: a SIGTSTP to grace from the second command,
 /// once the first is ready). It passes the stop on to the commands and
 /// stops too, so the shell gets the job back; `fg` resumes them all: the
-/// first says so from its SIGCONT trap and ends the run.
+/// first says so from its SIGCONT trap and ends the run. (Each command
+/// ends on its own within 30 s, should a failure leave them behind.)
 #[test]
 fn ctrl_z_stops_several_commands_and_grace_for_the_shell() {
     let grace = grace_sh();
     for shell in SHELLS {
         let job = format!(
             "{grace} -- sh -c 'trap \"echo resumed-$((1+1)); exit 0\" CONT; touch ready; \
-             while :; do sleep 0.05; done' \
-             ::: sh -c 'until [ -e ready ]; do sleep 0.01; done; kill -TSTP $PPID; exec sleep 60'\n\
+             for i in $(seq 600); do sleep 0.05; done' \
+             ::: sh -c 'until [ -e ready ]; do sleep 0.01; done; kill -TSTP $PPID; exec sleep 30'\n\
              echo \"stopped with $?\"\n\
              fg\n\
              echo \"done with $?\"\n"
