@@ -183,6 +183,48 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("app") => app::main(&args[1..]),
+        // Stop latencies alone, for working on the stop path, with more
+        // builds of grace side by side if given:
+        // grace-bench stops GRACE FLOOR TRIALS [OTHER-GRACE...]
+        Some("stops") => {
+            let (Some(grace), Some(floor), Some(trials)) = (
+                args.get(1),
+                args.get(2),
+                args.get(3).and_then(|t| t.parse().ok()),
+            ) else {
+                usage()
+            };
+            let mut inits = inits(grace.into(), floor.into());
+            for (k, other) in args.iter().skip(4).enumerate() {
+                inits.push(Init {
+                    name: Box::leak(format!("grace#{}", k + 2).into_boxed_str()),
+                    path: other.into(),
+                    args: &["--"],
+                    pid1_args: &["--"],
+                    group_flag: None,
+                });
+            }
+            match measure::stops_only(&inits, trials) {
+                Ok(modes) => {
+                    for (mode, per_init) in ["subreaper", "PID 1"].iter().zip(modes) {
+                        for (i, xs) in inits.iter().zip(per_init) {
+                            println!(
+                                "{mode:9} {:12} p50 {:.3} ms p90 {:.3} ms p99 {:.3} ms max {:.3} ms",
+                                i.name,
+                                stats::median(&xs),
+                                stats::percentile(&xs, 90.0),
+                                stats::p99(&xs),
+                                stats::percentile(&xs, 100.0)
+                            );
+                        }
+                    }
+                }
+                Err(e) => {
+                    eprintln!("grace-bench: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
         Some("run") => {
             let mut grace = None;
             let mut floor = None;

@@ -286,6 +286,23 @@ pub fn all(inits: &[Init], scale: Scale) -> R<Results> {
     })
 }
 
+/// Only the stop latencies, in cgroups when the machine has them: per
+/// mode (subreaper, PID 1), per init, the samples. For working on the
+/// stop (`grace-bench stops`).
+pub fn stops_only(inits: &[Init], trials: usize) -> R<Vec<Vec<Vec<f64>>>> {
+    let groups = Groups::create(inits)?;
+    let wheres = placements(groups.as_ref());
+    [false, true]
+        .into_iter()
+        .map(|pid1| {
+            round_robin_at(inits, groups.as_ref(), &wheres[..1], trials, |i, at| {
+                stop_latency(i, pid1, at)
+            })
+            .map(|mut per_where| per_where.remove(0))
+        })
+        .collect()
+}
+
 /// `trials` rounds; in each, one trial per placement and init, in turn.
 /// Per placement, per init, its samples.
 fn round_robin_at<T>(
