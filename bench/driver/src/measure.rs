@@ -715,6 +715,38 @@ fn deadline(grace: &Init, at: Place<'_>) -> R<f64> {
     Ok(((t1 - t0).as_secs_f64() - DEADLINE.as_secs_f64()) * 1e3)
 }
 
+/// How many processes /proc lists.
+fn processes() -> usize {
+    std::fs::read_dir("/proc").map_or(0, |d| {
+        d.filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.parse::<u32>().is_ok())
+            })
+            .count()
+    })
+}
+
+/// Waits until the machine holds no more than a tenth of a tree of `n`
+/// beyond what it held at the first call: the last trial's processes are
+/// gone (bounded by the patience).
+fn settle(n: usize) -> R<()> {
+    static BASE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(processes);
+    let until = Instant::now() + PATIENCE;
+    while processes() > base + n / 10 + 50 {
+        if Instant::now() > until {
+            return Err(format!(
+                "{} processes left from the last trial",
+                processes() - base
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
 /// The init's CPU time so far, in ns: the first field of
 /// `/proc/PID/schedstat`, which a zombie still shows.
 fn cpu_ns(pid: Pid) -> Option<u64> {
@@ -724,6 +756,34 @@ fn cpu_ns(pid: Pid) -> Option<u64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// SCHED_FIFO for the driver while it lives, SCHED_OTHER again after.
+struct RealTime;
+
+impl RealTime {
+    fn enter() -> RealTime {
+        set_policy(nix::libc::SCHED_FIFO, 1);
+        RealTime
+    }
+}
+
+impl Drop for RealTime {
+    fn drop(&mut self) {
+        set_policy(nix::libc::SCHED_OTHER, 0);
+    }
+}
+
+fn set_policy(policy: nix::libc::c_int, priority: nix::libc::c_int) {
+    let param = nix::libc::sched_param {
+        sched_priority: priority,
+    };
+    // SAFETY: sched_setscheduler(2) on this thread (0) with a parameter
+    // that lives for the call. Failure (no privilege) only means coarser
+    // samples.
+    unsafe {
+        nix::libc::sched_setscheduler(0, policy, &raw const param);
+    }
 }
 
 /// Whether the scale benchmarks apply to `init`: every real init; the
@@ -764,6 +824,7 @@ fn tree_stop_once(
     at: Place<'_>,
     sample: bool,
 ) -> R<TreeStop> {
+    settle(n)?;
     let mut argv = init.group_argv(pid1);
     if pid1 {
         argv.splice(0..0, as_pid1_prefix());
@@ -784,6 +845,10 @@ fn tree_stop_once(
     let mut hwm = 0;
     let t0 = Instant::now();
     kill(target, Signal::SIGTERM).map_err(|e| format!("kill: {e}"))?;
+    // The driver samples as a real-time thread: with thousands of exiting
+    // processes runnable on two CPUs, a plain one would not run again
+    // before the stop is over. Each sample costs some 20 µs a millisecond.
+    let _rt = sample.then(RealTime::enter);
     let t1 = if sample {
         run.eof_sampled(|| {
             if let Some(c) = cpu_ns(target) {
@@ -837,9 +902,13 @@ fn scaled(inits: &[Init], groups: Option<&Groups>, w: Where, scale: Scale) -> R<
         "grace-bench: stopping a tree of {n}, as a subreaper and as PID 1, {} trial(s) each",
         scale.tree_trials
     );
-    for _ in 0..scale.tree_trials {
+    for trial in 0..scale.tree_trials {
         for (k, pid1) in [false, true].into_iter().enumerate() {
-            for (i, init) in inits.iter().enumerate() {
+            // A different init first in each round: the first trial after
+            // a 10,000-process stop pays for what the kernel still frees.
+            for r in 0..inits.len() {
+                let i = (r + trial) % inits.len();
+                let init = &inits[i];
                 if !applies(init) {
                     continue;
                 }

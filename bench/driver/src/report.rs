@@ -560,6 +560,20 @@ const METHOD: &str = "## Method and caveats
   tini-static, dumb-init and catatonit are Debian's packages. When not PID 1,
   tini runs with `-s` (a subreaper, like grace and catatonit; dumb-init has no
   such mode).
+- Placement: each init (and bare `/bin/true`, and the floor) has a cgroup of
+  its own, created by the bench under the cpu hierarchy (v1 `cpu`, or v2
+  with `cpu` enabled) and removed at the end; a command joins it between
+  fork and exec by writing `0` to its `cgroup.procs`, checked once with
+  `/proc/self/cgroup`. Joining costs every command alike (about 0.15 ms at
+  the median here) and now and then several ms (the kernel's cgroup
+  migration waits for an RCU grace period): that is the cgroup start-up
+  table's higher medians and p99s, in every row, bare `true`'s too.
+  Differences between rows are what to read there.
+- The floor (`bench/floor`, 18 KB, static musl, Rust without its runtime's
+  set-up: `no_main`) blocks the signals it forwards, `posix_spawn`s the
+  command with the mask reset, forwards each signal with `kill` and reaps
+  with `waitpid(-1, WNOHANG)`, and exits with the child's code. Nothing an
+  init could leave out to be faster, short of not being there.
 - Start-up is `fork`+`exec`+`wait` of the whole command as seen by the driver;
   overhead is the median minus bare `/bin/true`'s. The first tenth of the
   rounds is discarded as warm-up.
@@ -580,23 +594,41 @@ const METHOD: &str = "## Method and caveats
 - Signal and stop latency trials go round-robin over the inits (all five
   apps run at once for the signal trials), like the start-up rounds, so no
   init is measured only while the machine is warming up or busy.
+- Scale: tini and catatonit run with `-g` there (the child's group, as
+  grace and dumb-init do by default), or the tree never hears of the stop.
+  Before each trial the driver waits until the last trial's processes are
+  gone from /proc, and each round starts with a different init (the first
+  trial after a 10,000-process stop pays for what the kernel still frees).
+  For grace's CPU and memory the driver samples as a SCHED_FIFO thread,
+  or it would not run again before thousands of exiting processes had.
+  Most of a big stop is the kernel's exits and reaps, for every init.
 - Known costs of grace's, by design, visible in these tables:
   - At a stop grace looks for processes that escaped the app's process
     group (setsid daemons, double-forked helpers) and signals them too; the
     peers do not (those processes get the kernel's SIGKILL when PID 1 exits,
     or outlive a subreaper). The group is signalled first, so the app hears
-    of the stop at once. As PID 1 of a container the look is a read of
-    `/proc/PID/stat` for each of the container's processes, a few µs each.
-    As a subreaper grace walks down its own subtree through
-    `/proc/PID/task/TID/children` (`CONFIG_PROC_CHILDREN`, which this
-    kernel has): two small reads per descendant, and a second pass,
-    because the group dying under the first can move a process to a list
-    already read. On a kernel without it grace reads the `stat` of every
-    process of the host instead (measured at about 7 µs a process: 0.4 ms
-    on a quiet host, 3.8x the best peer's stop on a busier one). grace
-    also writes two log lines at a stop (the stop, the report), which the
-    peers do not: together some 30-50 µs at the median, in both stop
-    columns.
+    of the stop at once; the look waits up to 5 ms for the app to exit
+    first, and is not needed at all when the app exits at once leaving
+    nothing behind (grace then has no child, so no descendant). As PID 1 of
+    a container the look is a read of `/proc/PID/stat` for each of the
+    container's processes, a few µs each. As a subreaper grace walks down
+    its own subtree through `/proc/PID/task/TID/children`
+    (`CONFIG_PROC_CHILDREN`, which this kernel has): two small reads per
+    descendant, then its own list again, walking down from what moved to
+    it. On a kernel without it grace reads the `stat` of every process of
+    the host instead (measured at about 7 µs a process). grace also writes
+    two log lines at a stop (the stop, the report), which the peers do not.
+  - The stop's own cost, profiled for issue 12 (clock_gettime marks in a
+    scratch build, strace, `grace-bench stops` comparing builds in the
+    same rounds): with the look made right after the group signal, it took
+    about 90 µs of a one-process stop (some 15 reads of /proc, the first
+    of grace's own `stat`) and delayed the app's exit rather than
+    overlapping it; a build without it was at the peers' median. The p99
+    tail of a stop is mostly the app's own exit now and then taking 1-4
+    ms, which every init waits for alike; grace's own share of the tail was
+    the look stalling (0.5-1.6 ms seen) when it ran while the app exited.
+    What is left over the peers after the app's exit: two `wait4`, the two
+    log lines (about 10 µs each, formatting included) and `exit_group`.
   - Start-up: grace parses its command line with clap and sets up tracing;
     under musl's allocator that is some 25 `mmap`/`munmap` calls, and Rust's
     runtime adds about 8 system calls (stdio check, SIGPIPE, the stack
