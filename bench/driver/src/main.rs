@@ -140,6 +140,7 @@ pub struct Scale {
     /// Processes in the side-by-side tree stops.
     pub tree: usize,
     pub tree_trials: usize,
+    pub cost_trials: usize,
     /// Tree sizes at which grace's own cost is measured.
     pub cost_sizes: &'static [usize],
 }
@@ -155,6 +156,7 @@ const FULL: Scale = Scale {
     deadline_trials: 30,
     tree: 10_000,
     tree_trials: 3,
+    cost_trials: 5,
     cost_sizes: &[1_000, 3_000, 10_000],
 };
 
@@ -169,6 +171,7 @@ const SMOKE: Scale = Scale {
     deadline_trials: 3,
     tree: 300,
     tree_trials: 1,
+    cost_trials: 1,
     cost_sizes: &[100, 300],
 };
 

@@ -940,10 +940,10 @@ fn scaled(inits: &[Init], groups: Option<&Groups>, w: Where, scale: Scale) -> R<
     }
     eprintln!(
         "grace-bench: grace's CPU time and peak RSS at {:?} processes, {} trial(s) each",
-        scale.cost_sizes, scale.tree_trials
+        scale.cost_sizes, scale.cost_trials
     );
     let at = place(groups, w, Some(g));
-    for _ in 0..scale.tree_trials {
+    for _ in 0..scale.cost_trials {
         for cost in &mut costs {
             let stop = tree_stop(&inits[g], cost.pid1, cost.tree, cost.n, at, true)
                 .map_err(|e| format!("grace, cost at {}: {e}", cost.n))?;

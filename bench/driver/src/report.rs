@@ -341,7 +341,7 @@ fn latency_table(w: &mut String, inits: &[Init], lat: &Latency) {
     }
 }
 
-fn scale_tables(w: &mut String, inits: &[Init], sc: &Scaled, trials: usize) {
+fn scale_tables(w: &mut String, inits: &[Init], sc: &Scaled, trials: usize, cost_trials: usize) {
     let _ = writeln!(
         w,
         "\n## Scale: stopping {n} processes\n\nThe app builds a tree of {n} processes (itself, workers, and up to 99 leaves per worker), every one of which dies on SIGTERM, says `ready`, and exits 0 on SIGTERM; the driver sends SIGTERM to the init and times until the end of the init's stdout, which every process of the tree holds: the init and the whole tree gone. As a subreaper (a plain child of the driver; dumb-init is none, its orphans go to the host's init) and as PID 1 of a new PID namespace. {trials} trial(s) each, round-robin: median and slowest. The floor does not apply (it reaps only until its own child is gone).\n",
@@ -379,7 +379,7 @@ fn scale_tables(w: &mut String, inits: &[Init], sc: &Scaled, trials: usize) {
     );
     let _ = writeln!(
         w,
-        "### grace's own cost over the stop\n\ngrace's CPU time from SIGTERM to its exit (`/proc/PID/schedstat`, read before the signal and from the zombie; as PID 1 from the last sample, taken every millisecond while it ran) and its peak RSS (VmHWM, sampled every millisecond), {trials} trial(s) each: medians. Growth: the CPU time per process at this size over the same at the smallest size; 1.00x is linear, an O(n²) step would show as a ratio near the ratio of the sizes.\n"
+        "### grace's own cost over the stop\n\ngrace's CPU time from SIGTERM to its exit (`/proc/PID/schedstat`, read before the signal and from the zombie; as PID 1 from the last sample, taken every millisecond while it ran) and its peak RSS (VmHWM, sampled every millisecond), {cost_trials} trial(s) each: medians. Growth: the CPU time per process at this size over the same at the smallest size; 1.00x is linear, an O(n²) step would show as a ratio near the ratio of the sizes.\n"
     );
     let _ = writeln!(
         w,
@@ -486,7 +486,7 @@ pub fn markdown(inits: &[Init], scale: Scale, r: &Results) -> String {
         }
     }
 
-    scale_tables(w, inits, &r.scaled, scale.tree_trials);
+    scale_tables(w, inits, &r.scaled, scale.tree_trials, scale.cost_trials);
 
     let _ = writeln!(
         w,
@@ -629,6 +629,15 @@ const METHOD: &str = "## Method and caveats
     the look stalling (0.5-1.6 ms seen) when it ran while the app exited.
     What is left over the peers after the app's exit: two `wait4`, the two
     log lines (about 10 µs each, formatting included) and `exit_group`.
+  - A big stop's CPU time is mostly the kernel's, charged to grace because
+    grace reaps: `perf` on a 10,000-process stop as PID 1 put half of
+    grace's CPU in `wait4` → `release_task` →
+    `proc_invalidate_siblings_dcache`, and 15% in RCU callbacks freeing
+    dentries: every /proc entry the look opened (`/proc/PID`, its `stat`)
+    must be invalidated when that process is reaped, where a process nobody
+    looked at is reaped cheaply. That per-process cost grows with the number
+    of such entries; it is the growth the cost table shows as PID 1 at
+    10,000 (from run to run 1.4x to 2.7x per process over 1,000).
   - Start-up: grace parses its command line with clap and sets up tracing;
     under musl's allocator that is some 25 `mmap`/`munmap` calls, and Rust's
     runtime adds about 8 system calls (stdio check, SIGPIPE, the stack
