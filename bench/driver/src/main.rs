@@ -155,7 +155,7 @@ const FULL: Scale = Scale {
     reap_trials: 5,
     deadline_trials: 30,
     tree: 10_000,
-    tree_trials: 3,
+    tree_trials: 5,
     cost_trials: 5,
     cost_sizes: &[1_000, 3_000, 10_000],
 };
