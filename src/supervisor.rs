@@ -68,7 +68,6 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         report: Report::new(started),
         look: None,
         reaped_before_look: 0,
-        looked_at_exit: false,
     };
     let mut state = State::new();
     // Allocated once: a heap allocation in the loop would cost musl's
@@ -167,10 +166,6 @@ struct Supervisor<'a> {
     /// Processes reaped since the stop signalled the group and before the
     /// look: the group signal reached them (the report's `told`).
     reaped_before_look: usize,
-    /// The look ran in this pass of the loop because the main child was
-    /// reaped: the drain that follows in the same pass would read the same
-    /// tree again a few microseconds later.
-    looked_at_exit: bool,
 }
 
 /// How long the stop's look for escaped processes waits for the main
@@ -218,9 +213,7 @@ impl Supervisor<'_> {
                 None
             }
             Some(Action::DrainUntold(sig)) => {
-                if !self.looked_at_exit {
-                    self.tell_untold(sig);
-                }
+                self.tell_untold(sig);
                 None
             }
             Some(Action::Kill) => {
@@ -295,7 +288,6 @@ impl Supervisor<'_> {
     /// child was reaped. With no child left at all there is nothing to
     /// look for: the group signal reached everything there was.
     fn look_if_due(&mut self, reaped: &reaper::Reaped, state: &State) {
-        self.looked_at_exit = false;
         let Some((sig, at)) = self.look else {
             return;
         };
@@ -309,10 +301,7 @@ impl Supervisor<'_> {
             let told = Some(self.reaped_before_look.max(1));
             self.report.add_told(told);
             self.log_stopping(sig, told, state);
-        } else if reaped.main.is_some() {
-            self.look(state);
-            self.looked_at_exit = true;
-        } else if Instant::now() >= at {
+        } else if reaped.main.is_some() || Instant::now() >= at {
             self.look(state);
         }
     }
