@@ -66,8 +66,6 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         told_pids: tree::PidSet::default(),
         scope,
         report: Report::new(started),
-        look: None,
-        reaped_before_look: 0,
     };
     let mut state = State::new();
     // Allocated once: a heap allocation in the loop would cost musl's
@@ -109,10 +107,6 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         let reaped = reaper::reap_all(main).map_err(Error::Wait)?;
         sup.report.orphans += reaped.others;
         children_left = reaped.children_left;
-        // The stop's look for escaped processes, when due: before the main
-        // child's exit is handled, so that the drain tells only what it
-        // did not reach.
-        sup.look_if_due(&reaped, &state);
         // A stop reported in the same pass as the exit is history.
         if let Some(sig) = reaped.main_stopped.filter(|_| reaped.main.is_none())
             && let Some(code) = sup.handle(&mut state, Event::MainStopped(sig))
@@ -135,9 +129,9 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
                 break 'run code;
             }
         }
-        let look_at = sup.look.map(|(_, at)| at);
-        let deadline = state.next_deadline().into_iter().chain(look_at).min();
-        source.wait(deadline).map_err(Error::WaitSignal)?;
+        source
+            .wait(state.next_deadline())
+            .map_err(Error::WaitSignal)?;
     };
 
     if children_left {
@@ -160,26 +154,7 @@ struct Supervisor<'a> {
     told_pids: tree::PidSet,
     scope: Scope,
     report: Report,
-    /// The stop's look for what escaped the main child's group, while it
-    /// is still to do: the stop signal, and when the look is due.
-    look: Option<(Signal, Instant)>,
-    /// Processes reaped since the stop signalled the group and before the
-    /// look: the group signal reached them (the report's `told`).
-    reaped_before_look: usize,
 }
-
-/// How long the stop's look for escaped processes waits for the main
-/// child to exit first. An app that exits at once on the stop signal and
-/// leaves nothing behind needs no look at all (grace then has no child
-/// left, so no descendant either), and a look made while it exits delays
-/// that exit: measured on a 2-core VM, the look (some 15 reads of /proc)
-/// cost a stop about 90 µs at the median, a third more than the peers'
-/// whole stop, and its occasional stall was grace's own share of the p99.
-/// An app still running after this gets its escaped processes told now;
-/// one that exits sooner but leaves processes behind, when it exits.
-/// Either way they get the signal within this of the group, against grace
-/// periods of seconds.
-const LOOK_DELAY: std::time::Duration = std::time::Duration::from_millis(5);
 
 impl Supervisor<'_> {
     /// Feeds one event to `step` and applies the action; `Some(code)` to exit.
@@ -217,11 +192,6 @@ impl Supervisor<'_> {
                 None
             }
             Some(Action::Kill) => {
-                // A grace period shorter than the look's delay: the look
-                // first, so that the counts and the stop's line stay whole.
-                if self.look.is_some() {
-                    self.look(state);
-                }
                 self.kill(main_alive);
                 None
             }
@@ -268,74 +238,36 @@ impl Supervisor<'_> {
 
     fn stop(&mut self, sig: Signal, state: &State) {
         self.report.forwarded(sig);
+        let group = self.cfg.forward_to() == Target::Group;
         let target = self.target();
         // The group first: the app hears of the stop before grace spends
         // any time looking for the rest.
         tree::send(target, sig);
         tree::send(target, Signal::CONT);
-        if self.cfg.forward_to() == Target::Group {
-            // Then everything that escaped the group (setsid daemons,
-            // double-forked helpers), in a moment: see LOOK_DELAY.
-            self.look = Some((sig, Instant::now() + LOOK_DELAY));
-            self.reaped_before_look = 0;
-        } else {
-            self.report.add_told(Some(1));
-            self.log_stopping(sig, Some(1), state);
-        }
-    }
-
-    /// Runs the stop's look once it is due: its delay passed, or the main
-    /// child was reaped. With no child left at all there is nothing to
-    /// look for: the group signal reached everything there was.
-    fn look_if_due(&mut self, reaped: &reaper::Reaped, state: &State) {
-        let Some((sig, at)) = self.look else {
-            return;
-        };
-        let others = usize::try_from(reaped.others).unwrap_or(usize::MAX);
-        self.reaped_before_look = self
-            .reaped_before_look
-            .saturating_add(others)
-            .saturating_add(usize::from(reaped.main.is_some()));
-        if reaped.main.is_some() && !reaped.children_left {
-            self.look = None;
-            let told = Some(self.reaped_before_look.max(1));
-            self.report.add_told(told);
-            self.log_stopping(sig, told, state);
-        } else if reaped.main.is_some() || Instant::now() >= at {
-            self.look(state);
-        }
-    }
-
-    /// The stop's look: the stop signal then SIGCONT to every process of
-    /// the tree outside the main child's group. Zombies are kept for the
-    /// count: grace reaps only in its loop, so a child of grace's that died
-    /// of the group signal is still listed.
-    fn look(&mut self, state: &State) {
-        let Some((sig, _)) = self.look.take() else {
-            return;
-        };
-        let told = if let Some(procs) = tree::scan_all(self.scope) {
-            let (in_group, others): (Vec<_>, Vec<_>) =
-                procs.into_iter().partition(|p| p.pgrp == self.main);
-            let others: Vec<_> = others.into_iter().filter(|p| !p.zombie).collect();
-            self.signal_procs(Some(&others), sig, true);
-            // In-group members too: one that leaves the group later
-            // (setsid) was told by the group signal already.
-            for p in in_group.iter().chain(&others) {
-                self.told_pids.insert(p.pid);
+        // Then everything that escaped the group (setsid daemons,
+        // double-forked helpers). Zombies are kept for the count: grace
+        // reaps only in its loop, so a child of grace's that died of the
+        // signal just sent is still listed.
+        let told = if group {
+            if let Some(procs) = tree::scan_all(self.scope) {
+                let (in_group, others): (Vec<_>, Vec<_>) =
+                    procs.into_iter().partition(|p| p.pgrp == self.main);
+                let others: Vec<_> = others.into_iter().filter(|p| !p.zombie).collect();
+                self.signal_procs(Some(&others), sig, true);
+                // In-group members too: one that leaves the group later
+                // (setsid) was told by the group signal already.
+                for p in in_group.iter().chain(&others) {
+                    self.told_pids.insert(p.pid);
+                }
+                Some((in_group.len() + others.len()).max(1))
+            } else {
+                self.signal_procs(None, sig, true);
+                None
             }
-            Some((in_group.len() + others.len() + self.reaped_before_look).max(1))
         } else {
-            self.signal_procs(None, sig, true);
-            None
+            Some(1)
         };
         self.report.add_told(told);
-        self.log_stopping(sig, told, state);
-    }
-
-    /// The stop's log line, once the stop signal reached all it will.
-    fn log_stopping(&self, sig: Signal, told: Option<usize>, state: &State) {
-        let group = self.cfg.forward_to() == Target::Group;
         let left = state
             .kill_at
             .map(|k| k.saturating_duration_since(Instant::now()));
