@@ -18,6 +18,7 @@
 use std::fmt::{self, Write as _};
 use std::io;
 use std::os::fd::{AsFd as _, AsRawFd as _, BorrowedFd, OwnedFd, RawFd};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 use nix::errno::Errno;
@@ -95,7 +96,11 @@ pub fn init(level: Level, format: Format) {
     if let Target::Reopened(fd) = &sink.target {
         OWN_FD.store(fd.as_raw_fd(), Ordering::Relaxed);
     }
-    let subscriber = Base.with(filter).with(Lines { format, sink });
+    let subscriber = Base.with(filter).with(Lines {
+        format,
+        sink,
+        bufs: Mutex::new(Bufs::with_room()),
+    });
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
@@ -120,6 +125,11 @@ pub fn own_fd() -> Option<RawFd> {
 struct Lines {
     format: Format,
     sink: Sink,
+    /// Where lines are rendered, kept from one line to the next: no
+    /// allocation per line. Under musl's allocator a line's three fresh
+    /// strings could cost an `mmap` and a `munmap` each time, on the
+    /// stop's path between the app's exit and grace's.
+    bufs: Mutex<Bufs>,
 }
 
 /// The subscriber under the layers: grace logs events only, never spans,
@@ -144,9 +154,37 @@ impl Subscriber for Base {
 
 impl<S: Subscriber> Layer<S> for Lines {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let line = render(self.format, event);
-        if !self.sink.write(line.as_bytes()) {
+        // grace has one thread and logs nothing while rendering, so the
+        // lock is always free; were it not, fresh buffers do.
+        let mut fresh = Bufs::default();
+        let mut held = self.bufs.try_lock();
+        let bufs = match held.as_deref_mut() {
+            Ok(bufs) => bufs,
+            Err(_) => &mut fresh,
+        };
+        render_into(self.format, event, bufs);
+        if !self.sink.write(bufs.line.as_bytes()) {
             DROPPED.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A line's buffers: its message, its other fields, the line itself.
+#[derive(Default)]
+struct Bufs {
+    message: String,
+    rest: String,
+    line: String,
+}
+
+impl Bufs {
+    /// Room for grace's longest lines (the shutdown report is some 350
+    /// bytes), allocated once.
+    fn with_room() -> Bufs {
+        Bufs {
+            message: String::with_capacity(256),
+            rest: String::with_capacity(512),
+            line: String::with_capacity(1024),
         }
     }
 }
@@ -243,15 +281,26 @@ impl Sink {
     }
 }
 
+#[cfg(test)]
 fn render(format: Format, event: &Event<'_>) -> String {
+    let mut bufs = Bufs::default();
+    render_into(format, event, &mut bufs);
+    bufs.line
+}
+
+/// Renders `event` into `bufs.line`, reusing the buffers' room.
+fn render_into(format: Format, event: &Event<'_>, bufs: &mut Bufs) {
     let level = *event.metadata().level();
+    bufs.message.clear();
+    bufs.rest.clear();
     let mut fields = Fields {
         format,
-        message: String::new(),
-        rest: String::new(),
+        message: std::mem::take(&mut bufs.message),
+        rest: std::mem::take(&mut bufs.rest),
     };
     event.record(&mut fields);
-    let mut line = String::with_capacity(64 + fields.message.len() + fields.rest.len());
+    let line = &mut bufs.line;
+    line.clear();
     match format {
         Format::Text => {
             let tag = match level {
@@ -266,13 +315,14 @@ fn render(format: Format, event: &Event<'_>) -> String {
             line.push_str("{\"logger\":\"grace\",\"level\":\"");
             line.push_str(&level.as_str().to_ascii_lowercase());
             line.push_str("\",\"message\":");
-            json_string(&mut line, &fields.message);
+            json_string(line, &fields.message);
             line.push_str(&fields.rest);
             line.push('}');
         }
     }
     line.push('\n');
-    line
+    bufs.message = fields.message;
+    bufs.rest = fields.rest;
 }
 
 /// Collects an event's fields: the message apart, the rest as ` key=value`

@@ -44,11 +44,13 @@ fn main() -> ExitCode {
         .into_config()
         .map_err(error::Error::Usage)
         .and_then(|cfg| supervisor::run(&cfg));
-    match result {
-        Ok(code) => ExitCode::from(code),
+    let code = match result {
+        Ok(code) => code,
         Err(err) => {
             tracing::error!("{err}");
-            ExitCode::from(err.exit_code())
+            err.exit_code()
         }
-    }
+    };
+    // Straight to the kernel: see sys::exit_now.
+    sys::exit_now(code)
 }

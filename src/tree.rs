@@ -146,15 +146,31 @@ pub fn scan_all(scope: Scope) -> Option<Vec<Proc>> {
     .ok()?;
     let proc_dir = proc_dir.as_fd();
     let me = nix::unistd::getpid();
-    let myself = read_stat(proc_dir, "self/stat").filter(|p| p.pid == me)?;
+    if !shows_me(proc_dir, me) {
+        return None;
+    }
     match scope {
         // Kernel threads live only in the initial namespace, so in a
         // container's namespace everything listed is a process of it.
         Scope::Namespace => every_process(proc_dir, me),
-        Scope::Descendants(root) if root == me => walk_children(proc_dir, &myself)
+        // grace runs one thread (it starts none), so all its children are
+        // in its main thread's children file.
+        Scope::Descendants(root) if root == me => walk_children(proc_dir, me, 1)
             .or_else(|| Some(descendants(&every_process(proc_dir, me)?, root))),
         Scope::Descendants(root) => Some(descendants(&every_process(proc_dir, me)?, root)),
     }
+}
+
+/// Whether the /proc open as `proc_dir` is this PID namespace's procfs:
+/// its `self` link names `me`. One `readlinkat`: `self` is the same
+/// dentry for every process, where reading `self/stat` (as this check
+/// once did) makes the kernel build grace's /proc entries and format its
+/// whole `stat`, some 20 µs at the start of every stop.
+fn shows_me(proc_dir: BorrowedFd<'_>, me: Pid) -> bool {
+    nix::fcntl::readlinkat(proc_dir, "self")
+        .ok()
+        .and_then(|link| link.to_str()?.parse::<i32>().ok())
+        == Some(me.as_raw())
 }
 
 /// Every process in /proc but `me`: one `stat` read each.
@@ -175,37 +191,49 @@ fn every_process(proc_dir: BorrowedFd<'_>, me: Pid) -> Option<Vec<Proc>> {
     )
 }
 
-/// The processes below `root` (this process), walking down through
-/// `/proc/PID/task/TID/children` (`CONFIG_PROC_CHILDREN`, on in the
-/// kernels of the major distributions): a cost per descendant, where the
-/// full scan costs one `stat` read per process of the host (about 0.4 ms
-/// for a quiet host of 65 processes, several ms on a busy one). `None` when
-/// the kernel has no children files.
+/// The processes below `root` (this process, running `threads` threads),
+/// walking down through `/proc/PID/task/TID/children`
+/// (`CONFIG_PROC_CHILDREN`, on in the kernels of the major
+/// distributions): a cost per descendant, where the full scan costs one
+/// `stat` read per process of the host (about 0.4 ms for a quiet host of
+/// 65 processes, several ms on a busy one). `None` when the kernel has no
+/// children files.
 ///
 /// The tree may change under the walk: at a stop its group is dying, and
 /// a process whose parent dies between the reading of grace's children
-/// and of that parent's moves to grace's list after it was read. So the
-/// walk goes over the tree again until a pass finds nothing new (a pass
-/// costs little: the tree is grace's own), at most [`MAX_PASSES`] times;
-/// what a tree that keeps changing still hides, later phases look for
-/// again.
-fn walk_children(proc_dir: BorrowedFd<'_>, root: &Proc) -> Option<Vec<Proc>> {
+/// and of that parent's moves to grace's list after it was read. So grace's
+/// own list is read again after each pass, and the next pass walks down
+/// from the children in it that no pass has seen yet, until there are none
+/// (at most [`MAX_PASSES`] times); what a tree that keeps changing still
+/// hides, later phases look for again. A pass never walks again below a
+/// process already seen: such a process gains children only by forking
+/// after the walk read it (the stop signal came first: the drain tells
+/// those) or, if it made itself a subreaper, by taking in orphans of its
+/// own subtree, which the next scan (the drain's, the kill's) finds. Before,
+/// every pass walked the whole tree again: twice the work for a tree that
+/// did not change, and for a dying 10,000-process tree four whole walks.
+fn walk_children(proc_dir: BorrowedFd<'_>, root: Pid, threads: u32) -> Option<Vec<Proc>> {
     let me = open_dir(proc_dir, "self")?;
     let mut found = Vec::new();
     // The pids in `found`.
     let mut seen = PidSet::default();
+    let mut frontier: Vec<(i32, Pid)> = Vec::new();
     for pass in 0..MAX_PASSES {
-        let before = found.len();
-        let Some(children) = children_of(me.as_fd(), root.pid.as_raw(), root.threads) else {
+        let Some(children) = children_of(me.as_fd(), root.as_raw(), threads) else {
             // No children files at all (the first pass): the full scan
             // instead. Unreadable later (out of descriptors): what the
             // passes before found.
             return (pass > 0).then_some(found);
         };
-        let mut frontier: Vec<(i32, Pid)> = children
-            .into_iter()
-            .map(|child| (child, root.pid))
-            .collect();
+        frontier.extend(
+            children
+                .into_iter()
+                .filter(|&child| !seen.contains(Pid::from_raw(child)))
+                .map(|child| (child, root)),
+        );
+        if frontier.is_empty() {
+            break;
+        }
         while let Some((pid, parent)) = frontier.pop() {
             let Some(dir) = open_dir(proc_dir, &pid.to_string()) else {
                 continue; // gone and reaped
@@ -214,21 +242,18 @@ fn walk_children(proc_dir: BorrowedFd<'_>, root: &Proc) -> Option<Vec<Proc>> {
             // parent's child: not ours to signal. (One whose parent died
             // meanwhile was left to grace: still ours.)
             let Some(proc) =
-                read_stat(dir.as_fd(), "stat").filter(|p| p.ppid == parent || p.ppid == root.pid)
+                read_stat(dir.as_fd(), "stat").filter(|p| p.ppid == parent || p.ppid == root)
             else {
                 continue;
             };
             if let Some(children) = children_of(dir.as_fd(), pid, proc.threads) {
                 frontier.extend(children.into_iter().map(|child| (child, proc.pid)));
             }
-            // Seen in an earlier pass, or twice in this one (a child that
-            // moved between two lists read in it): keep it once.
+            // Seen twice in this pass (a child that moved between two
+            // lists read in it): keep it once.
             if seen.insert(proc.pid) {
                 found.push(proc);
             }
-        }
-        if found.len() == before {
-            break;
         }
     }
     Some(found)
@@ -458,7 +483,7 @@ mod tests {
         // The inner shell's sleep may still be forking: look until the
         // tree has its four processes (a bound, not a sleep).
         let (walked, scanned) = loop {
-            let Some(walked) = walk_children(proc_dir.as_fd(), &me) else {
+            let Some(walked) = walk_children(proc_dir.as_fd(), me.pid, me.threads) else {
                 let why = "this kernel has no /proc/PID/task/TID/children";
                 assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
                 eprintln!("SKIPPED: {why}");

@@ -68,6 +68,15 @@ pub fn main(args: &[String]) -> ! {
                 pause();
             }
         }
+        // A tree of N processes (this one included) that dies on SIGTERM,
+        // ESCAPED of them in sessions of their own.
+        Some("tree") => {
+            let arg = |k: usize| args.get(k).and_then(|n| n.parse().ok());
+            match (arg(1), arg(2)) {
+                (Some(n), Some(escaped)) => tree(n, escaped),
+                _ => fail("usage: tree N ESCAPED"),
+            }
+        }
         Some("orphans") => {
             let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000);
             orphans(n)
@@ -158,4 +167,80 @@ fn scan(me: u32) -> (usize, usize) {
         }
     }
     (all, zombies)
+}
+
+/// Processes per branch of the tree: one worker and its leaves.
+const BRANCH: usize = 100;
+
+/// Builds a tree of `n` processes, this one included: branches of a
+/// worker with up to [`BRANCH`]` - 1` leaves, every process of them with
+/// SIGTERM at its default (death), `escaped` of them in branches whose
+/// worker called `setsid` first (so they left this process group and
+/// session). Prints `ready` once every process is up, then exits 0 on
+/// SIGTERM, leaving the rest of the tree to the signal (and to the init,
+/// which reaps it: the workers' leaves are orphaned to it).
+fn tree(n: usize, escaped: usize) -> ! {
+    let set = block(Signal::SIGTERM);
+    let (rx, tx) = pipe().unwrap_or_else(|e| fail(&format!("pipe: {e}")));
+    let others = n.saturating_sub(1);
+    let mut left = others;
+    let mut left_escaped = escaped.min(others);
+    while left > 0 {
+        let escape = left_escaped > 0;
+        let size = if escape { left_escaped } else { left }.min(BRANCH);
+        if escape {
+            left_escaped -= size;
+        }
+        left -= size;
+        // SAFETY: this process is single-threaded; the branch calls only
+        // async-signal-safe functions (sigprocmask, setsid, fork, write,
+        // pause).
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => branch(size, escape, tx.as_raw_fd()),
+            Ok(ForkResult::Parent { .. }) => {}
+            Err(e) => fail(&format!("fork: {e}")),
+        }
+    }
+    drop(tx);
+    let mut got = 0;
+    let mut buf = [0u8; 4096];
+    while got < others {
+        match nix::unistd::read(&rx, &mut buf) {
+            Ok(0) => fail("the tree ended before it was up"),
+            Ok(k) => got += k,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => fail(&format!("read: {e}")),
+        }
+    }
+    say("ready");
+    let _ = set.wait();
+    std::process::exit(0)
+}
+
+/// One branch: this worker and `size - 1` leaves, each of which writes a
+/// byte to `tx` once it is set up, then waits for its signal.
+fn branch(size: usize, escape: bool, tx: RawFd) -> ! {
+    // SAFETY: as in `tree`: only async-signal-safe calls, on descriptors
+    // and a stack buffer this process owns.
+    unsafe {
+        let mut set: nix::libc::sigset_t = std::mem::zeroed();
+        nix::libc::sigemptyset(&raw mut set);
+        nix::libc::sigaddset(&raw mut set, nix::libc::SIGTERM);
+        nix::libc::sigprocmask(nix::libc::SIG_UNBLOCK, &raw const set, std::ptr::null_mut());
+        if escape {
+            nix::libc::setsid();
+        }
+        // The worker forks the leaves; a leaf forks nothing. (A failed
+        // fork leaves the tree short: the app then never says `ready`
+        // and the driver fails the run after its patience.)
+        for _ in 1..size {
+            if nix::libc::fork() == 0 {
+                break;
+            }
+        }
+        nix::libc::write(tx, b"x".as_ptr().cast(), 1);
+        loop {
+            nix::libc::pause();
+        }
+    }
 }

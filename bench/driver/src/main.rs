@@ -1,7 +1,8 @@
 //! grace's benchmarks: grace side by side with tini, tini-static,
-//! dumb-init and catatonit, in one run, written as Markdown.
+//! dumb-init and catatonit, and with the floor (the least an init can do,
+//! `bench/floor`), in one run, written as Markdown.
 //!
-//!   grace-bench run --grace PATH --out FILE [--smoke]
+//!   grace-bench run --grace PATH --floor PATH --out FILE [--smoke]
 //!   grace-bench app MODE...      (the supervised app; see app.rs)
 //!
 //! Every wait is on a handshake (the app's `ready` line, a process exit)
@@ -9,6 +10,7 @@
 //! run, a number that misses its target never does.
 
 mod app;
+mod cgroup;
 mod measure;
 mod report;
 mod stats;
@@ -32,6 +34,9 @@ pub struct Init {
     pub args: &'static [&'static str],
     /// The same when it is PID 1 of a new PID namespace.
     pub pid1_args: &'static [&'static str],
+    /// The flag that makes it forward to the child's process group, for
+    /// the inits that forward to the child alone by default.
+    pub group_flag: Option<&'static str>,
 }
 
 impl Init {
@@ -42,44 +47,81 @@ impl Init {
         v
     }
 
+    /// `argv`, forwarding to the child's whole process group.
+    pub fn group_argv(&self, pid1: bool) -> Vec<String> {
+        let mut v = self.argv(pid1);
+        if let Some(flag) = self.group_flag {
+            v.insert(1, flag.to_owned());
+        }
+        v
+    }
+
     pub fn is_grace(&self) -> bool {
         self.name == "grace"
     }
+
+    /// The floor: not an init to compare with, the least one can cost.
+    pub fn is_floor(&self) -> bool {
+        self.name == FLOOR
+    }
+
+    /// One of the inits grace is compared with.
+    pub fn is_peer(&self) -> bool {
+        !self.is_grace() && !self.is_floor()
+    }
 }
 
-fn inits(grace: PathBuf) -> Vec<Init> {
+/// The floor's name in the tables.
+pub const FLOOR: &str = "floor";
+
+fn inits(grace: PathBuf, floor: PathBuf) -> Vec<Init> {
     vec![
         Init {
             name: "grace",
             path: grace,
             args: &["--"],
             pid1_args: &["--"],
+            group_flag: None,
         },
         // -s: a subreaper when not PID 1, as grace and catatonit are
-        // (and tini's warning about not being PID 1 stays away).
+        // (and tini's warning about not being PID 1 stays away). -g, for
+        // the tree benchmarks: the child's group, as grace and dumb-init
+        // by default (without it the tree never hears of the stop).
         Init {
             name: "tini",
             path: "/usr/bin/tini".into(),
             args: &["-s", "--"],
             pid1_args: &["--"],
+            group_flag: Some("-g"),
         },
         Init {
             name: "tini-static",
             path: "/usr/bin/tini-static".into(),
             args: &["-s", "--"],
             pid1_args: &["--"],
+            group_flag: Some("-g"),
         },
         Init {
             name: "dumb-init",
             path: "/usr/bin/dumb-init".into(),
             args: &["--"],
             pid1_args: &["--"],
+            group_flag: None,
         },
         Init {
             name: "catatonit",
             path: "/usr/bin/catatonit".into(),
             args: &["--"],
             pid1_args: &["--"],
+            group_flag: Some("-g"),
+        },
+        // posix_spawn, forward, waitpid: nothing else (bench/floor).
+        Init {
+            name: FLOOR,
+            path: floor,
+            args: &[],
+            pid1_args: &[],
+            group_flag: None,
         },
     ]
 }
@@ -95,6 +137,12 @@ pub struct Scale {
     pub orphans: usize,
     pub reap_trials: usize,
     pub deadline_trials: usize,
+    /// Processes in the side-by-side tree stops.
+    pub tree: usize,
+    pub tree_trials: usize,
+    pub cost_trials: usize,
+    /// Tree sizes at which grace's own cost is measured.
+    pub cost_sizes: &'static [usize],
 }
 
 const FULL: Scale = Scale {
@@ -102,10 +150,14 @@ const FULL: Scale = Scale {
     startup_runs: 1000,
     signal_trials: 500,
     stop_trials: 200,
-    idle_secs: 60,
+    idle_secs: 30,
     orphans: 10_000,
-    reap_trials: 9,
-    deadline_trials: 40,
+    reap_trials: 5,
+    deadline_trials: 30,
+    tree: 10_000,
+    tree_trials: 5,
+    cost_trials: 5,
+    cost_sizes: &[1_000, 3_000, 10_000],
 };
 
 const SMOKE: Scale = Scale {
@@ -117,10 +169,16 @@ const SMOKE: Scale = Scale {
     orphans: 300,
     reap_trials: 1,
     deadline_trials: 3,
+    tree: 300,
+    tree_trials: 1,
+    cost_trials: 1,
+    cost_sizes: &[100, 300],
 };
 
 fn usage() -> ! {
-    eprintln!("usage: grace-bench run --grace PATH --out FILE [--smoke] | grace-bench app MODE...");
+    eprintln!(
+        "usage: grace-bench run --grace PATH --floor PATH --out FILE [--smoke] | grace-bench app MODE..."
+    );
     std::process::exit(2)
 }
 
@@ -128,23 +186,67 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("app") => app::main(&args[1..]),
+        // Stop latencies alone, for working on the stop path, with more
+        // builds of grace side by side if given:
+        // grace-bench stops GRACE FLOOR TRIALS [OTHER-GRACE...]
+        Some("stops") => {
+            let (Some(grace), Some(floor), Some(trials)) = (
+                args.get(1),
+                args.get(2),
+                args.get(3).and_then(|t| t.parse().ok()),
+            ) else {
+                usage()
+            };
+            let mut inits = inits(grace.into(), floor.into());
+            for (k, other) in args.iter().skip(4).enumerate() {
+                inits.push(Init {
+                    name: Box::leak(format!("grace#{}", k + 2).into_boxed_str()),
+                    path: other.into(),
+                    args: &["--"],
+                    pid1_args: &["--"],
+                    group_flag: None,
+                });
+            }
+            match measure::stops_only(&inits, trials) {
+                Ok(modes) => {
+                    for (mode, per_init) in ["subreaper", "PID 1"].iter().zip(modes) {
+                        for (i, xs) in inits.iter().zip(per_init) {
+                            println!(
+                                "{mode:9} {:12} p50 {:.3} ms p90 {:.3} ms p99 {:.3} ms max {:.3} ms",
+                                i.name,
+                                stats::median(&xs),
+                                stats::percentile(&xs, 90.0),
+                                stats::p99(&xs),
+                                stats::percentile(&xs, 100.0)
+                            );
+                        }
+                    }
+                }
+                Err(e) => {
+                    eprintln!("grace-bench: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
         Some("run") => {
             let mut grace = None;
+            let mut floor = None;
             let mut out = None;
             let mut scale = FULL;
             let mut it = args[1..].iter();
             while let Some(a) = it.next() {
                 match a.as_str() {
                     "--grace" => grace = it.next().map(PathBuf::from),
+                    "--floor" => floor = it.next().map(PathBuf::from),
                     "--out" => out = it.next().map(PathBuf::from),
                     "--smoke" => scale = SMOKE,
                     _ => usage(),
                 }
             }
-            let (Some(grace), Some(out)) = (grace, out) else {
+            let (Some(grace), Some(floor), Some(out)) = (grace, floor, out) else {
                 usage()
             };
-            let inits = inits(grace);
+            let inits = inits(grace, floor);
             for i in &inits {
                 if !i.path.is_file() {
                     eprintln!("grace-bench: {} not found at {}", i.name, i.path.display());

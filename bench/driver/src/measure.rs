@@ -2,7 +2,8 @@
 //! into tables and verdicts.
 
 use std::io::Read as _;
-use std::os::fd::AsFd as _;
+use std::os::fd::{AsFd as _, RawFd};
+use std::os::unix::process::CommandExt as _;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,12 +11,107 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::cgroup::{self, Group, Kind};
 use crate::{Init, Scale, now_ns};
 
 /// Upper bound for any one wait on an app or an init.
 const PATIENCE: Duration = Duration::from_secs(30);
 /// The grace period of the deadline benchmark.
 pub const DEADLINE: Duration = Duration::from_secs(1);
+
+/// Where one command runs: in a cgroup of its own (joined between fork
+/// and exec), or in the driver's, on the host.
+#[derive(Clone, Copy)]
+pub enum Place<'a> {
+    Cgroup(&'a Group),
+    Host,
+}
+
+/// A command that starts at `at`.
+fn command(prog: &str, at: Place<'_>) -> Command {
+    let mut cmd = Command::new(prog);
+    if let Place::Cgroup(group) = at {
+        let fd: RawFd = group.procs_fd();
+        // SAFETY: between fork and exec only one write(2) of a static
+        // buffer to a descriptor the driver keeps open: async-signal-safe,
+        // no allocation. "0" is the writing process itself.
+        unsafe {
+            cmd.pre_exec(move || {
+                if nix::libc::write(fd, b"0".as_ptr().cast(), 1) == 1 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+    }
+    cmd
+}
+
+/// The cgroups of a run: one per init, one for bare `/bin/true`.
+pub struct Groups {
+    pub kind: Kind,
+    per_init: Vec<Group>,
+    bare: Group,
+}
+
+impl Groups {
+    /// Creates them, or `None` when the machine has no cpu cgroup to use.
+    pub fn create(inits: &[Init]) -> R<Option<Groups>> {
+        let Some((kind, root)) = cgroup::detect() else {
+            return Ok(None);
+        };
+        let per_init = inits
+            .iter()
+            .map(|i| cgroup::create(kind, &root, i.name))
+            .collect::<R<_>>()?;
+        let bare = cgroup::create(kind, &root, "true")?;
+        // A process started there says where it is.
+        let out = command("cat", Place::Cgroup(&bare))
+            .arg("/proc/self/cgroup")
+            .output()
+            .map_err(|e| format!("cat /proc/self/cgroup: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if !cgroup::shows(&text, kind, bare.name()) {
+            return Err(format!(
+                "a process started in {} shows {text:?}",
+                bare.name()
+            ));
+        }
+        Ok(Some(Groups {
+            kind,
+            per_init,
+            bare,
+        }))
+    }
+}
+
+/// Where each latency measurement ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Where {
+    /// Each init and its app in a cgroup of their own, as in a container.
+    Cgroup(Kind),
+    /// The driver's own cgroup: the host's root, where autogroup applies.
+    Host,
+}
+
+/// The placements measured, the one reported first first.
+fn placements(groups: Option<&Groups>) -> Vec<Where> {
+    match groups {
+        Some(g) => vec![Where::Cgroup(g.kind), Where::Host],
+        None => vec![Where::Host],
+    }
+}
+
+/// Init `n`'s place for `w` (`None`: bare `/bin/true`).
+fn place<'a>(groups: Option<&'a Groups>, w: Where, n: Option<usize>) -> Place<'a> {
+    match (groups, w) {
+        (Some(g), Where::Cgroup(_)) => {
+            Place::Cgroup(n.and_then(|n| g.per_init.get(n)).unwrap_or(&g.bare))
+        }
+        _ => Place::Host,
+    }
+}
 
 /// Per-init memory and idle cost.
 pub struct Idle {
@@ -30,7 +126,9 @@ pub struct Reap {
     pub peak_zombies: usize,
 }
 
-pub struct Results {
+/// Start-up and latencies at one placement.
+pub struct Latency {
+    pub at: Where,
     pub true_ms: Vec<f64>,
     /// Per init, like every `Vec<Vec<_>>` here, in `inits` order.
     pub startup_ms: Vec<Vec<f64>>,
@@ -38,57 +136,138 @@ pub struct Results {
     pub stop_ms: Vec<Vec<f64>>,
     /// The same with the init as PID 1 of a new PID namespace.
     pub stop_pid1_ms: Vec<Vec<f64>>,
+}
+
+/// One stop of a big tree: SIGTERM to the end, and (when sampled) the
+/// init's own CPU time and peak RSS.
+#[derive(Clone, Copy)]
+pub struct TreeStop {
+    pub ms: f64,
+    pub cpu_ms: f64,
+    pub hwm_kb: u64,
+}
+
+/// The tree an app builds for the scale benchmarks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tree {
+    /// Every process in the app's process group.
+    Group,
+    /// Half of the processes in sessions of their own (`setsid`).
+    HalfEscaped,
+}
+
+/// grace's cost at one size, mode and tree.
+pub struct Cost {
+    pub n: usize,
+    pub pid1: bool,
+    pub tree: Tree,
+    pub trials: Vec<TreeStop>,
+}
+
+/// The scale benchmarks.
+pub struct Scaled {
+    /// The size of the side-by-side trees.
+    pub n: usize,
+    /// Per init, as a subreaper (`[0]`) and as PID 1 (`[1]`): a tree all
+    /// in the app's group. Empty where the init does not apply.
+    pub group: [Vec<Vec<TreeStop>>; 2],
+    /// grace only: half of the tree escaped.
+    pub escaped: [Vec<TreeStop>; 2],
+    /// grace's own CPU and memory, by size.
+    pub costs: Vec<Cost>,
+}
+
+pub struct Results {
+    /// The cgroup figures first when the machine has cgroups, then the
+    /// host's.
+    pub latency: Vec<Latency>,
     pub idle: Vec<Idle>,
     pub reap: Vec<Vec<Reap>>,
     /// How late grace's exit came after the deadline (grace only).
     pub deadline_late_ms: Vec<f64>,
     pub sizes: Vec<u64>,
+    pub scaled: Scaled,
 }
 
 type R<T> = Result<T, String>;
 
 pub fn all(inits: &[Init], scale: Scale) -> R<Results> {
+    let groups = Groups::create(inits)?;
+    let groups = groups.as_ref();
+    let wheres = placements(groups);
+    match groups {
+        Some(g) => eprintln!(
+            "grace-bench: a {:?} cgroup per init, and the host's for comparison",
+            g.kind
+        ),
+        None => eprintln!("grace-bench: no cpu cgroup on this machine: host figures only"),
+    }
     eprintln!(
         "grace-bench: start-up, {} runs each, interleaved",
         scale.startup_runs
     );
-    let (true_ms, startup_ms) = startup(inits, scale.startup_runs)?;
-    eprintln!(
-        "grace-bench: signal latency, {} trials each",
-        scale.signal_trials
-    );
-    let signal_us = signal_latency(inits, scale.signal_trials)?;
-    eprintln!(
-        "grace-bench: stop latency, {} trials each",
-        scale.stop_trials
-    );
-    let stop_ms = round_robin(inits, scale.stop_trials, |i| stop_latency(i, false))?;
-    eprintln!(
-        "grace-bench: stop latency as PID 1, {} trials each",
-        scale.stop_trials
-    );
-    let stop_pid1_ms = round_robin(inits, scale.stop_trials, |i| stop_latency(i, true))?;
+    let mut startup_all = startup(inits, groups, &wheres, scale.startup_runs)?;
+    let mut latency = Vec::new();
+    for &w in &wheres {
+        eprintln!(
+            "grace-bench: signal latency ({w:?}), {} trials each",
+            scale.signal_trials
+        );
+        let signal_us = signal_latency(inits, groups, w, scale.signal_trials)?;
+        let (true_ms, startup_ms) = startup_all.remove(0);
+        latency.push(Latency {
+            at: w,
+            true_ms,
+            startup_ms,
+            signal_us,
+            stop_ms: Vec::new(),
+            stop_pid1_ms: Vec::new(),
+        });
+    }
+    for pid1 in [false, true] {
+        eprintln!(
+            "grace-bench: stop latency{}, {} trials each, placements interleaved",
+            if pid1 { " as PID 1" } else { "" },
+            scale.stop_trials
+        );
+        let per_where = round_robin_at(inits, groups, &wheres, scale.stop_trials, |i, at| {
+            stop_latency(i, pid1, at)
+        })?;
+        for (lat, samples) in latency.iter_mut().zip(per_where) {
+            if pid1 {
+                lat.stop_pid1_ms = samples;
+            } else {
+                lat.stop_ms = samples;
+            }
+        }
+    }
+    let first = wheres[0];
     eprintln!(
         "grace-bench: idle cost and memory, {} s window",
         scale.idle_secs
     );
-    let idle = idle(inits, Duration::from_secs(scale.idle_secs))?;
+    let idle = idle(inits, groups, first, Duration::from_secs(scale.idle_secs))?;
     eprintln!(
         "grace-bench: reaping {} orphans as PID 1, {} trial(s) each",
         scale.orphans, scale.reap_trials
     );
-    let reap = round_robin(inits, scale.reap_trials, |i| reaping(i, scale.orphans))?;
+    let reap = round_robin_at(inits, groups, &[first], scale.reap_trials, |i, at| {
+        reaping(i, scale.orphans, at)
+    })?
+    .remove(0);
     eprintln!(
         "grace-bench: deadline precision, {} trials",
         scale.deadline_trials
     );
-    let grace = inits
+    let g = inits
         .iter()
-        .find(|i| i.is_grace())
+        .position(Init::is_grace)
         .ok_or("grace is not among the inits")?;
+    let grace_at = place(groups, first, Some(g));
     let deadline_late_ms = (0..scale.deadline_trials)
-        .map(|_| deadline(grace))
+        .map(|_| deadline(&inits[g], grace_at))
         .collect::<R<_>>()?;
+    let scaled = scaled(inits, groups, first, scale)?;
     let sizes = inits
         .iter()
         .map(|i| {
@@ -98,24 +277,51 @@ pub fn all(inits: &[Init], scale: Scale) -> R<Results> {
         })
         .collect::<R<_>>()?;
     Ok(Results {
-        true_ms,
-        startup_ms,
-        signal_us,
-        stop_ms,
-        stop_pid1_ms,
+        latency,
         idle,
         reap,
         deadline_late_ms,
         sizes,
+        scaled,
     })
 }
 
-/// `trials` rounds of one trial per init: per init, its samples.
-fn round_robin<T>(inits: &[Init], trials: usize, f: impl Fn(&Init) -> R<T>) -> R<Vec<Vec<T>>> {
-    let mut out: Vec<Vec<T>> = inits.iter().map(|_| Vec::with_capacity(trials)).collect();
+/// Only the stop latencies, in cgroups when the machine has them: per
+/// mode (subreaper, PID 1), per init, the samples. For working on the
+/// stop (`grace-bench stops`).
+pub fn stops_only(inits: &[Init], trials: usize) -> R<Vec<Vec<Vec<f64>>>> {
+    let groups = Groups::create(inits)?;
+    let wheres = placements(groups.as_ref());
+    [false, true]
+        .into_iter()
+        .map(|pid1| {
+            round_robin_at(inits, groups.as_ref(), &wheres[..1], trials, |i, at| {
+                stop_latency(i, pid1, at)
+            })
+            .map(|mut per_where| per_where.remove(0))
+        })
+        .collect()
+}
+
+/// `trials` rounds; in each, one trial per placement and init, in turn.
+/// Per placement, per init, its samples.
+fn round_robin_at<T>(
+    inits: &[Init],
+    groups: Option<&Groups>,
+    wheres: &[Where],
+    trials: usize,
+    f: impl Fn(&Init, Place<'_>) -> R<T>,
+) -> R<Vec<Vec<Vec<T>>>> {
+    let mut out: Vec<Vec<Vec<T>>> = wheres
+        .iter()
+        .map(|_| inits.iter().map(|_| Vec::with_capacity(trials)).collect())
+        .collect();
     for _ in 0..trials {
-        for (init, samples) in inits.iter().zip(out.iter_mut()) {
-            samples.push(f(init).map_err(|e| format!("{}: {e}", init.name))?);
+        for (&w, per_init) in wheres.iter().zip(out.iter_mut()) {
+            for (n, (init, samples)) in inits.iter().zip(per_init.iter_mut()).enumerate() {
+                let at = place(groups, w, Some(n));
+                samples.push(f(init, at).map_err(|e| format!("{}: {e}", init.name))?);
+            }
         }
     }
     Ok(out)
@@ -136,8 +342,8 @@ struct Running {
 }
 
 impl Running {
-    fn start(argv: &[String], app: &[&str]) -> R<Running> {
-        let mut cmd = Command::new(&argv[0]);
+    fn start(argv: &[String], app: &[&str], at: Place<'_>) -> R<Running> {
+        let mut cmd = command(&argv[0], at);
         cmd.args(&argv[1..])
             .arg(me())
             .arg("app")
@@ -203,6 +409,34 @@ impl Running {
         }
     }
 
+    /// Like [`Running::eof`], calling `sample` every millisecond while it
+    /// waits.
+    fn eof_sampled(&mut self, mut sample: impl FnMut()) -> R<Instant> {
+        let until = Instant::now() + PATIENCE;
+        loop {
+            let mut fds = [PollFd::new(self.out.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::from(1u8)) {
+                Ok(0) => {
+                    if Instant::now() > until {
+                        return Err(format!("no end after {PATIENCE:?}"));
+                    }
+                    sample();
+                    continue;
+                }
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(format!("poll: {e}")),
+            }
+            let mut chunk = [0u8; 4096];
+            match self.out.read(&mut chunk) {
+                Ok(0) => return Ok(Instant::now()),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("read: {e}")),
+            }
+        }
+    }
+
     /// Waits for the end of the output: every holder of the pipe, the init
     /// last, has exited. Returns when that happened.
     fn eof(&mut self) -> R<Instant> {
@@ -237,59 +471,79 @@ impl Running {
     }
 }
 
-/// `INIT -- /bin/true` against bare `/bin/true`, round-robin so that drift
-/// in the machine's speed hits every command alike.
-fn startup(inits: &[Init], runs: usize) -> R<(Vec<f64>, Vec<Vec<f64>>)> {
+/// `INIT -- /bin/true` against bare `/bin/true`, round-robin over the
+/// commands and the placements so that drift in the machine's speed hits
+/// every command alike. Per placement: bare `true`'s samples, each init's.
+#[allow(clippy::type_complexity)]
+fn startup(
+    inits: &[Init],
+    groups: Option<&Groups>,
+    wheres: &[Where],
+    runs: usize,
+) -> R<Vec<(Vec<f64>, Vec<Vec<f64>>)>> {
     let mut cmds: Vec<Vec<String>> = vec![vec![]];
     cmds.extend(inits.iter().map(|i| i.argv(false)));
-    let mut samples = vec![Vec::with_capacity(runs); cmds.len()];
+    let mut samples = vec![vec![Vec::with_capacity(runs); cmds.len()]; wheres.len()];
     for round in 0..runs + runs / 10 {
-        for (argv, out) in cmds.iter().zip(samples.iter_mut()) {
-            let (prog, args) = argv
-                .split_first()
-                .map_or(("/bin/true", &[][..]), |(p, a)| (p.as_str(), a));
-            let mut cmd = Command::new(prog);
-            cmd.args(args);
-            if !argv.is_empty() {
-                cmd.arg("/bin/true");
-            }
-            cmd.stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            let t0 = Instant::now();
-            let status = cmd.status().map_err(|e| format!("{prog}: {e}"))?;
-            let took = t0.elapsed();
-            if !status.success() {
-                return Err(format!("{argv:?} /bin/true: {status}"));
-            }
-            // The first tenth warms caches and is not kept.
-            if round >= runs / 10 {
-                out.push(took.as_secs_f64() * 1e3);
+        for (&w, per_cmd) in wheres.iter().zip(samples.iter_mut()) {
+            for (n, (argv, out)) in cmds.iter().zip(per_cmd.iter_mut()).enumerate() {
+                let (prog, args) = argv
+                    .split_first()
+                    .map_or(("/bin/true", &[][..]), |(p, a)| (p.as_str(), a));
+                let mut cmd = command(prog, place(groups, w, n.checked_sub(1)));
+                cmd.args(args);
+                if !argv.is_empty() {
+                    cmd.arg("/bin/true");
+                }
+                cmd.stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+                let t0 = Instant::now();
+                let status = cmd.status().map_err(|e| format!("{prog}: {e}"))?;
+                let took = t0.elapsed();
+                if !status.success() {
+                    return Err(format!("{argv:?} /bin/true: {status}"));
+                }
+                // The first tenth warms caches and is not kept.
+                if round >= runs / 10 {
+                    out.push(took.as_secs_f64() * 1e3);
+                }
             }
         }
     }
-    let true_ms = samples.remove(0);
-    Ok((true_ms, samples))
+    Ok(samples
+        .into_iter()
+        .map(|mut per_cmd| {
+            let bare = per_cmd.remove(0);
+            (bare, per_cmd)
+        })
+        .collect())
 }
 
 /// Every init at once, each with the app in `mode`, each ready.
-fn start_all(inits: &[Init], mode: &str) -> R<Vec<Running>> {
-    let start = |i: &Init| -> R<Running> {
-        let mut run = Running::start(&i.argv(false), &[mode])?;
+fn start_all(inits: &[Init], groups: Option<&Groups>, w: Where, mode: &str) -> R<Vec<Running>> {
+    let start = |n: usize, i: &Init| -> R<Running> {
+        let mut run = Running::start(&i.argv(false), &[mode], place(groups, w, Some(n)))?;
         run.expect("ready")?;
         Ok(run)
     };
     inits
         .iter()
-        .map(|i| start(i).map_err(|e| format!("{}: {e}", i.name)))
+        .enumerate()
+        .map(|(n, i)| start(n, i).map_err(|e| format!("{}: {e}", i.name)))
         .collect()
 }
 
 /// From `kill(init, SIGUSR1)` to the app's `sigwait` returning, in µs.
 /// Every init runs its app at once and the trials go round-robin, so that
 /// drift in the machine's speed hits every init alike.
-fn signal_latency(inits: &[Init], trials: usize) -> R<Vec<Vec<f64>>> {
-    let mut runs = start_all(inits, "usr1")?;
+fn signal_latency(
+    inits: &[Init],
+    groups: Option<&Groups>,
+    w: Where,
+    trials: usize,
+) -> R<Vec<Vec<f64>>> {
+    let mut runs = start_all(inits, groups, w, "usr1")?;
     let mut out = vec![Vec::with_capacity(trials); inits.len()];
     for _ in 0..trials {
         for ((run, samples), init) in runs.iter_mut().zip(out.iter_mut()).zip(inits) {
@@ -312,11 +566,15 @@ fn signal_latency(inits: &[Init], trials: usize) -> R<Vec<Vec<f64>>> {
 
 /// `unshare --pid --fork --mount-proc` followed by the init's PID-1 argv.
 fn as_pid1(init: &Init) -> Vec<String> {
-    let mut argv: Vec<String> = ["unshare", "--pid", "--fork", "--mount-proc"]
-        .map(String::from)
-        .to_vec();
+    let mut argv = as_pid1_prefix();
     argv.extend(init.argv(true));
     argv
+}
+
+fn as_pid1_prefix() -> Vec<String> {
+    ["unshare", "--pid", "--fork", "--mount-proc"]
+        .map(String::from)
+        .to_vec()
 }
 
 /// The host pid of the only child of `parent`: the PID 1 that
@@ -343,13 +601,13 @@ fn only_child(parent: Pid) -> R<Pid> {
 
 /// From `kill(init, SIGTERM)` to the init's exit, the app exiting at once;
 /// as a plain child of the driver, or as PID 1 of a new PID namespace.
-fn stop_latency(init: &Init, pid1: bool) -> R<f64> {
+fn stop_latency(init: &Init, pid1: bool, at: Place<'_>) -> R<f64> {
     let argv = if pid1 {
         as_pid1(init)
     } else {
         init.argv(false)
     };
-    let mut run = Running::start(&argv, &["term-exit"])?;
+    let mut run = Running::start(&argv, &["term-exit"], at)?;
     run.expect("ready")?;
     let target = if pid1 {
         only_child(run.pid())?
@@ -386,8 +644,8 @@ fn proc_status(pid: Pid) -> R<(u64, u64, u64)> {
 
 /// Every init at once, each supervising a sleeping app, over one window:
 /// how often the init itself ran (context switches), and its memory.
-fn idle(inits: &[Init], window: Duration) -> R<Vec<Idle>> {
-    let runs = start_all(inits, "sleep")?;
+fn idle(inits: &[Init], groups: Option<&Groups>, w: Where, window: Duration) -> R<Vec<Idle>> {
+    let runs = start_all(inits, groups, w, "sleep")?;
     let before: Vec<_> = runs
         .iter()
         .map(|r| proc_status(r.pid()))
@@ -414,8 +672,8 @@ fn idle(inits: &[Init], window: Duration) -> R<Vec<Idle>> {
 
 /// The init as PID 1 of a new PID namespace; the app leaves `n` orphans
 /// that exit together and times until PID 1 has reaped them all.
-fn reaping(init: &Init, n: usize) -> R<Reap> {
-    let mut run = Running::start(&as_pid1(init), &["orphans", &n.to_string()])?;
+fn reaping(init: &Init, n: usize, at: Place<'_>) -> R<Reap> {
+    let mut run = Running::start(&as_pid1(init), &["orphans", &n.to_string()], at)?;
     let line = run.expect("orphans ")?;
     run.eof()?;
     let code = run.reap()?;
@@ -437,7 +695,7 @@ fn reaping(init: &Init, n: usize) -> R<Reap> {
 
 /// grace with a 1 s grace period around an app that ignores SIGTERM: how
 /// long after the deadline grace has killed it, reaped it and exited.
-fn deadline(grace: &Init) -> R<f64> {
+fn deadline(grace: &Init, at: Place<'_>) -> R<f64> {
     let period = format!("{}ms", DEADLINE.as_millis());
     let argv = vec![
         grace.path.to_string_lossy().into_owned(),
@@ -445,7 +703,7 @@ fn deadline(grace: &Init) -> R<f64> {
         period,
         "--".into(),
     ];
-    let mut run = Running::start(&argv, &["ignore-term"])?;
+    let mut run = Running::start(&argv, &["ignore-term"], at)?;
     run.expect("ready")?;
     let t0 = Instant::now();
     kill(run.pid(), Signal::SIGTERM).map_err(|e| format!("kill: {e}"))?;
@@ -455,4 +713,247 @@ fn deadline(grace: &Init) -> R<f64> {
         return Err(format!("grace exited {code}, not 137"));
     }
     Ok(((t1 - t0).as_secs_f64() - DEADLINE.as_secs_f64()) * 1e3)
+}
+
+/// How many processes /proc lists.
+fn processes() -> usize {
+    std::fs::read_dir("/proc").map_or(0, |d| {
+        d.filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.parse::<u32>().is_ok())
+            })
+            .count()
+    })
+}
+
+/// Waits until the machine holds no more than a tenth of a tree of `n`
+/// beyond what it held at the first call: the last trial's processes are
+/// gone (bounded by the patience).
+fn settle(n: usize) -> R<()> {
+    static BASE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(processes);
+    let until = Instant::now() + PATIENCE;
+    while processes() > base + n / 10 + 50 {
+        if Instant::now() > until {
+            return Err(format!(
+                "{} processes left from the last trial",
+                processes() - base
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
+/// The init's CPU time so far, in ns: the first field of
+/// `/proc/PID/schedstat`, which a zombie still shows.
+fn cpu_ns(pid: Pid) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// SCHED_FIFO for the driver while it lives, SCHED_OTHER again after.
+struct RealTime;
+
+impl RealTime {
+    fn enter() -> RealTime {
+        set_policy(nix::libc::SCHED_FIFO, 1);
+        RealTime
+    }
+}
+
+impl Drop for RealTime {
+    fn drop(&mut self) {
+        set_policy(nix::libc::SCHED_OTHER, 0);
+    }
+}
+
+fn set_policy(policy: nix::libc::c_int, priority: nix::libc::c_int) {
+    let param = nix::libc::sched_param {
+        sched_priority: priority,
+    };
+    // SAFETY: sched_setscheduler(2) on this thread (0) with a parameter
+    // that lives for the call. Failure (no privilege) only means coarser
+    // samples.
+    unsafe {
+        nix::libc::sched_setscheduler(0, policy, &raw const param);
+    }
+}
+
+/// Whether the scale benchmarks apply to `init`: every real init; the
+/// floor reaps only until its own child is gone.
+fn applies(init: &Init) -> bool {
+    !init.is_floor()
+}
+
+/// A tree of `n` processes below the init (see the app's `tree` mode),
+/// stopped with SIGTERM to the init: from the signal to the end of the
+/// init's stdout, which every process of the tree holds (so: the init and
+/// the whole tree gone). With `sample`, the driver also reads the init's
+/// CPU time and VmHWM every millisecond while it waits, and its CPU time
+/// once more when it is a zombie.
+fn tree_stop(
+    init: &Init,
+    pid1: bool,
+    tree: Tree,
+    n: usize,
+    at: Place<'_>,
+    sample: bool,
+) -> R<TreeStop> {
+    let result = tree_stop_once(init, pid1, tree, n, at, sample);
+    // Whatever a failed stop left of the tree must not outlive the run.
+    if result.is_err()
+        && let Place::Cgroup(group) = at
+    {
+        group.kill_all();
+    }
+    result
+}
+
+fn tree_stop_once(
+    init: &Init,
+    pid1: bool,
+    tree: Tree,
+    n: usize,
+    at: Place<'_>,
+    sample: bool,
+) -> R<TreeStop> {
+    settle(n)?;
+    let mut argv = init.group_argv(pid1);
+    if pid1 {
+        argv.splice(0..0, as_pid1_prefix());
+    }
+    let escaped = match tree {
+        Tree::Group => 0,
+        Tree::HalfEscaped => n / 2,
+    };
+    let mut run = Running::start(&argv, &["tree", &n.to_string(), &escaped.to_string()], at)?;
+    run.expect("ready")?;
+    let target = if pid1 {
+        only_child(run.pid())?
+    } else {
+        run.pid()
+    };
+    let cpu0 = if sample { cpu_ns(target) } else { None };
+    let mut cpu = cpu0;
+    let mut hwm = 0;
+    let t0 = Instant::now();
+    kill(target, Signal::SIGTERM).map_err(|e| format!("kill: {e}"))?;
+    // The driver samples as a real-time thread: with thousands of exiting
+    // processes runnable on two CPUs, a plain one would not run again
+    // before the stop is over. Each sample costs some 20 µs a millisecond.
+    let _rt = sample.then(RealTime::enter);
+    let t1 = if sample {
+        run.eof_sampled(|| {
+            if let Some(c) = cpu_ns(target) {
+                cpu = Some(c);
+            }
+            if let Ok((_, _, h)) = proc_status(target) {
+                hwm = hwm.max(h);
+            }
+        })?
+    } else {
+        run.eof()?
+    };
+    // The end of the pipe came when the init closed it, in its exit: its
+    // CPU time is all there now. As a plain child it is a zombie of ours
+    // until reaped; as PID 1 `unshare` may have reaped it already (the
+    // read then fails and the last sample stands; its pid cannot have been
+    // reused in the microseconds since, pids are allocated in turn).
+    if sample && let Some(c) = cpu_ns(target) {
+        cpu = Some(c);
+    }
+    let code = run.reap()?;
+    if code != 0 {
+        return Err(format!("exit code {code} after stopping a tree of {n}"));
+    }
+    let cpu_ms = match (cpu0, cpu) {
+        (Some(a), Some(b)) => b.saturating_sub(a) as f64 / 1e6,
+        _ => f64::NAN,
+    };
+    Ok(TreeStop {
+        ms: (t1 - t0).as_secs_f64() * 1e3,
+        cpu_ms,
+        hwm_kb: hwm,
+    })
+}
+
+/// The scale benchmarks: every init side by side on a big tree all in the
+/// app's group, grace alone on one half escaped, and grace's own cost as
+/// the tree grows. Trials go round-robin.
+fn scaled(inits: &[Init], groups: Option<&Groups>, w: Where, scale: Scale) -> R<Scaled> {
+    let n = scale.tree;
+    let g = inits
+        .iter()
+        .position(Init::is_grace)
+        .ok_or("grace is not among the inits")?;
+    let mut group: [Vec<Vec<TreeStop>>; 2] = [
+        inits.iter().map(|_| Vec::new()).collect(),
+        inits.iter().map(|_| Vec::new()).collect(),
+    ];
+    let mut escaped: [Vec<TreeStop>; 2] = [Vec::new(), Vec::new()];
+    eprintln!(
+        "grace-bench: stopping a tree of {n}, as a subreaper and as PID 1, {} trial(s) each",
+        scale.tree_trials
+    );
+    for trial in 0..scale.tree_trials {
+        for (k, pid1) in [false, true].into_iter().enumerate() {
+            // A different init first in each round: the first trial after
+            // a 10,000-process stop pays for what the kernel still frees.
+            for r in 0..inits.len() {
+                let i = (r + trial) % inits.len();
+                let init = &inits[i];
+                if !applies(init) {
+                    continue;
+                }
+                let at = place(groups, w, Some(i));
+                let stop = tree_stop(init, pid1, Tree::Group, n, at, false)
+                    .map_err(|e| format!("{}: {e}", init.name))?;
+                group[k][i].push(stop);
+                if i == g {
+                    escaped[k].push(
+                        tree_stop(init, pid1, Tree::HalfEscaped, n, at, false)
+                            .map_err(|e| format!("grace, half escaped: {e}"))?,
+                    );
+                }
+            }
+        }
+    }
+    let mut costs: Vec<Cost> = Vec::new();
+    for &size in scale.cost_sizes {
+        for pid1 in [false, true] {
+            for tree in [Tree::Group, Tree::HalfEscaped] {
+                costs.push(Cost {
+                    n: size,
+                    pid1,
+                    tree,
+                    trials: Vec::new(),
+                });
+            }
+        }
+    }
+    eprintln!(
+        "grace-bench: grace's CPU time and peak RSS at {:?} processes, {} trial(s) each",
+        scale.cost_sizes, scale.cost_trials
+    );
+    let at = place(groups, w, Some(g));
+    for _ in 0..scale.cost_trials {
+        for cost in &mut costs {
+            let stop = tree_stop(&inits[g], cost.pid1, cost.tree, cost.n, at, true)
+                .map_err(|e| format!("grace, cost at {}: {e}", cost.n))?;
+            cost.trials.push(stop);
+        }
+    }
+    Ok(Scaled {
+        n,
+        group,
+        escaped,
+        costs,
+    })
 }
