@@ -443,22 +443,36 @@ fn nothing_left_is_told_twice_after_the_first_exit() {
     for mode in ALL_MODES {
         skip_unless_mode!(mode);
         let dir = TempDir::new("several-twice");
-        let helper = dir.file("helper");
+        let (helper, other) = (dir.file("helper"), dir.file("other"));
         let t = testapp();
-        // Command 1 leaves a helper in its group that outlives a TERM.
+        // Command 1 leaves a helper in its group that outlives a TERM;
+        // command 2 outlives it too.
         let script = format!("{t} trap TERM --exit-on none --marker {helper} & exec {t} await 3");
         let mut run = Init::new(mode)
             .args(["--grace-period", "1s"])
-            .command(["sh", "-c", &script, ":::", t, "trap", "TERM"])
+            .command([
+                "sh",
+                "-c",
+                &script,
+                ":::",
+                t,
+                "trap",
+                "TERM",
+                "--exit-on",
+                "none",
+                "--marker",
+                &other,
+            ])
             .spawn();
         run.wait_for_lines("ready", 3);
         run.write_stdin("exit now");
         assert_eq!(run.wait(), 3, "{mode:?}");
         assert_eq!(terms(&helper).len(), 1, "{mode:?}: {:?}", marker(&helper));
+        assert_eq!(terms(&other).len(), 1, "{mode:?}: {:?}", marker(&other));
         let err = run.stderr();
         assert!(err.contains(" told=2 "), "{mode:?}: {err}");
         assert!(
-            err.contains("SIGKILL needed for 1 process"),
+            err.contains("SIGKILL needed for 2 process"),
             "{mode:?}: {err}"
         );
     }
@@ -559,5 +573,56 @@ fn forward_to_child_tells_a_commands_group_after_it() {
             w.len() == 1 && l.len() == 1 && w[0] >= l[0],
             "{mode:?}: worker {w:?}, leader {l:?}"
         );
+    }
+}
+
+#[test]
+fn without_its_proc_a_first_exit_still_tells_the_others() {
+    // As a subreaper in a PID namespace whose /proc is not mounted, grace
+    // cannot list its tree: the running commands are still its to tell.
+    skip_unless_mode!(Mode::Pid1);
+    let t = testapp();
+    let mut run = Init::new(Mode::Child)
+        .wrapper(&[
+            "unshare",
+            "--pid",
+            "--fork",
+            "sh",
+            "-c",
+            r#""$@"; exit $?"#,
+            "sh",
+        ])
+        .args(["--grace-period", "30s"])
+        .command([t, "await", "3", ":::", t, "trap", "TERM"])
+        .spawn();
+    run.wait_for_lines("ready", 2);
+    let t0 = Instant::now();
+    run.write_stdin("exit now");
+    assert_eq!(run.wait(), 3, "{}", run.stderr());
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "waited for the deadline"
+    );
+    assert_eq!(run.saw("got SIGTERM"), 1, "{}", run.stderr());
+    assert!(run.stderr().contains("unknown=told"), "{}", run.stderr());
+}
+
+#[test]
+fn tstp_reaches_every_command_and_grace_runs_on_outside_a_shell_job() {
+    for mode in ALL_MODES {
+        skip_unless_mode!(mode);
+        let mut run = two(
+            Init::new(mode),
+            &["trap", "TSTP,TERM"],
+            &["trap", "TSTP,TERM"],
+        )
+        .spawn();
+        run.wait_for_lines("ready", 2);
+        run.signal(Signal::SIGTSTP);
+        run.wait_for_lines("got SIGTSTP", 2);
+        // No job-control shell would resume a stopped grace here: it must
+        // not have stopped, and still stops the commands.
+        run.signal(Signal::SIGTERM);
+        assert_eq!(run.wait(), 0, "{mode:?}: {}", run.stderr());
     }
 }
