@@ -254,7 +254,7 @@ impl Report {
         }
     }
 
-    /// One line per command: its pid, argv[0], how it ended, and whether
+    /// One line per command: its pid, argv\[0\], how it ended, and whether
     /// it ended the run or gave grace its exit code.
     fn name_commands(&self, end: &End<'_>) {
         for (i, c) in self.commands.iter().enumerate() {
