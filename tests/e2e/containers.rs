@@ -222,18 +222,11 @@ pub(crate) fn processes(name: &str) -> Vec<(i32, i32, char)> {
         .collect()
 }
 
-/// An app that leaves 200 orphans (double fork): they are re-parented to
-/// grace, PID 1, which reaps every one: no zombie is left and none of
-/// their pids exists any more.
-fn orphans_are_reaped(mode: Mode) {
-    skip_unless_podman!();
-    image::build();
-    let mut c = Container::run(
-        &mode.name("orphans"),
-        mode.opts(),
-        APP,
-        &[TESTAPP, "orphans", "200"],
-    );
+/// For an app in `orphans 200` mode: reads the orphans' pids it prints,
+/// waits (with PATIENCE as the upper bound: reaping is asynchronous to the
+/// test) until none of them exists and no zombie is left, asserts that,
+/// and returns the container's processes as last seen.
+pub(crate) fn orphans_reaped(c: &mut Container) -> Vec<(i32, i32, char)> {
     let leaves: Vec<i32> = c
         .wait_for("leaves ")
         .trim_start_matches("leaves ")
@@ -242,8 +235,6 @@ fn orphans_are_reaped(mode: Mode) {
         .collect();
     assert_eq!(leaves.len(), 200);
     c.wait_for("ready pid=");
-    // Reaping is asynchronous to this test: look until the orphans are
-    // gone, with PATIENCE as the upper bound.
     let until = std::time::Instant::now() + podman::PATIENCE;
     let procs = loop {
         let procs = processes(&c.name);
@@ -258,6 +249,22 @@ fn orphans_are_reaped(mode: Mode) {
     assert!(zombies.is_empty(), "zombies left: {zombies:?}");
     let left: Vec<_> = procs.iter().filter(|p| leaves.contains(&p.0)).collect();
     assert!(left.is_empty(), "orphans still there: {left:?}");
+    procs
+}
+
+/// An app that leaves 200 orphans (double fork): they are re-parented to
+/// grace, PID 1, which reaps every one: no zombie is left and none of
+/// their pids exists any more.
+fn orphans_are_reaped(mode: Mode) {
+    skip_unless_podman!();
+    image::build();
+    let mut c = Container::run(
+        &mode.name("orphans"),
+        mode.opts(),
+        APP,
+        &[TESTAPP, "orphans", "200"],
+    );
+    let procs = orphans_reaped(&mut c);
     // grace is PID 1 and the app its child.
     assert!(
         procs.iter().any(|(pid, ppid, _)| *pid == 1 && *ppid == 0),
