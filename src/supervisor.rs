@@ -388,9 +388,8 @@ impl Supervisor<'_> {
             }
         } else {
             // The commands themselves; their groups wait for them.
-            let living: Vec<Pid> = self.living().collect();
-            for pid in living {
-                self.told_pids.insert(pid);
+            for (pid, _) in self.pids.iter().zip(&self.alive).filter(|(_, a)| **a) {
+                self.told_pids.insert(*pid);
             }
             Some(targets.len())
         };
