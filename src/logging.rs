@@ -3,8 +3,8 @@
 //! stdout and stderr belong to the app; grace writes only to stderr, only
 //! through here, and each line in a single write(2) so that it does not
 //! interleave with the app's output mid-line. No timestamps: the runtime
-//! adds them. A small layer of our own instead of tracing-subscriber's `fmt`
-//! and `json` features keeps the static binary small.
+//! adds them. A small subscriber of our own ([`Lines`]) instead of
+//! tracing-subscriber keeps the static binary small.
 //!
 //! Writing never blocks and never signals: a log reader that stalls (a
 //! full pipe nobody drains, a stuck log driver, a terminal stopped with
@@ -26,9 +26,8 @@ use nix::fcntl::{OFlag, open};
 use nix::sys::stat::{Mode, SFlag, fstat};
 
 use tracing::field::{Field, Visit};
-use tracing::{Event, Subscriber};
-use tracing_subscriber::filter::LevelFilter;
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
+use tracing::level_filters::LevelFilter;
+use tracing::{Event, Metadata, Subscriber};
 
 use crate::sys;
 
@@ -96,11 +95,12 @@ pub fn init(level: Level, format: Format) {
     if let Target::Reopened(fd) = &sink.target {
         OWN_FD.store(fd.as_raw_fd(), Ordering::Relaxed);
     }
-    let subscriber = Base.with(filter).with(Lines {
+    let subscriber = Lines {
+        max: filter,
         format,
         sink,
         bufs: Mutex::new(Bufs::with_room()),
-    });
+    };
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
@@ -122,7 +122,13 @@ pub fn own_fd() -> Option<RawFd> {
     Some(OWN_FD.load(Ordering::Relaxed)).filter(|fd| *fd >= 0)
 }
 
+/// The subscriber: each event at `max` or below becomes one line. grace
+/// logs events only, never spans, so it needs neither the span store of
+/// tracing-subscriber's registry (some 20 KB of the static binary) nor its
+/// layers and level filter (some 300 bytes more, measured when the stop's
+/// look needed them).
 struct Lines {
+    max: LevelFilter,
     format: Format,
     sink: Sink,
     /// Where lines are rendered, kept from one line to the next: no
@@ -132,28 +138,19 @@ struct Lines {
     bufs: Mutex<Bufs>,
 }
 
-/// The subscriber under the layers: grace logs events only, never spans,
-/// so it needs none of the span store tracing-subscriber's registry
-/// carries (some 20 KB of the static binary). It enables everything; the
-/// level filter above it decides.
-struct Base;
-
-impl Subscriber for Base {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
+impl Subscriber for Lines {
+    fn enabled(&self, meta: &Metadata<'_>) -> bool {
+        *meta.level() <= self.max
+    }
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(self.max)
     }
     fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
         tracing::span::Id::from_u64(1)
     }
     fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
     fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, _: &Event<'_>) {}
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
-impl<S: Subscriber> Layer<S> for Lines {
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+    fn event(&self, event: &Event<'_>) {
         // grace has one thread and logs nothing while rendering, so the
         // lock is always free; were it not, fresh buffers do.
         let mut fresh = Bufs::default();
@@ -167,14 +164,18 @@ impl<S: Subscriber> Layer<S> for Lines {
             DROPPED.fetch_add(1, Ordering::Relaxed);
         }
     }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }
 
-/// A line's buffers: its message, its other fields, the line itself.
+/// A line's buffers: its message, its other fields, the line itself, and
+/// room to format a `%value` field in before it is quoted or not.
 #[derive(Default)]
 struct Bufs {
     message: String,
     rest: String,
     line: String,
+    value: String,
 }
 
 impl Bufs {
@@ -185,6 +186,7 @@ impl Bufs {
             message: String::with_capacity(256),
             rest: String::with_capacity(512),
             line: String::with_capacity(1024),
+            value: String::with_capacity(256),
         }
     }
 }
@@ -297,6 +299,7 @@ fn render_into(format: Format, event: &Event<'_>, bufs: &mut Bufs) {
         format,
         message: std::mem::take(&mut bufs.message),
         rest: std::mem::take(&mut bufs.rest),
+        value: std::mem::take(&mut bufs.value),
     };
     event.record(&mut fields);
     let line = &mut bufs.line;
@@ -309,7 +312,10 @@ fn render_into(format: Format, event: &Event<'_>, bufs: &mut Bufs) {
                 tracing::Level::DEBUG => "debug: ",
                 tracing::Level::TRACE => "trace: ",
             };
-            let _ = write!(line, "grace: {tag}{}{}", fields.message, fields.rest);
+            line.push_str("grace: ");
+            line.push_str(tag);
+            line.push_str(&fields.message);
+            line.push_str(&fields.rest);
         }
         Format::Json => {
             line.push_str("{\"logger\":\"grace\",\"level\":\"");
@@ -323,6 +329,7 @@ fn render_into(format: Format, event: &Event<'_>, bufs: &mut Bufs) {
     line.push('\n');
     bufs.message = fields.message;
     bufs.rest = fields.rest;
+    bufs.value = fields.value;
 }
 
 /// Collects an event's fields: the message apart, the rest as ` key=value`
@@ -331,13 +338,17 @@ struct Fields {
     format: Format,
     message: String,
     rest: String,
+    /// Room for one `%value` (see [`Bufs`]).
+    value: String,
 }
 
 impl Fields {
     fn key(&mut self, field: &Field) {
         match self.format {
             Format::Text => {
-                let _ = write!(self.rest, " {}=", field.name());
+                self.rest.push(' ');
+                self.rest.push_str(field.name());
+                self.rest.push('=');
             }
             Format::Json => {
                 self.rest.push(',');
@@ -405,9 +416,15 @@ impl Visit for Fields {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        // `%x` fields and the message arrive here, already formatted.
-        let text = format!("{value:?}");
+        // `%x` fields and the message arrive here, already formatted:
+        // formatted into the room kept for it, not a new String each (an
+        // allocation costs musl's allocator a few µs when its pages are
+        // cold, as they are at a stop).
+        let mut text = std::mem::take(&mut self.value);
+        text.clear();
+        let _ = write!(text, "{value:?}");
         self.record_str(field, &text);
+        self.value = text;
     }
 }
 
@@ -439,16 +456,25 @@ mod tests {
     fn rendered(format: Format, emit: impl FnOnce()) -> String {
         use std::sync::{Arc, Mutex};
         struct Capture(Arc<Mutex<String>>, Format);
-        impl<S: Subscriber> Layer<S> for Capture {
-            fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        impl Subscriber for Capture {
+            fn enabled(&self, _: &Metadata<'_>) -> bool {
+                true
+            }
+            fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+                tracing::span::Id::from_u64(1)
+            }
+            fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+            fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+            fn event(&self, event: &Event<'_>) {
                 if let Ok(mut out) = self.0.lock() {
                     out.push_str(&render(self.1, event));
                 }
             }
+            fn enter(&self, _: &tracing::span::Id) {}
+            fn exit(&self, _: &tracing::span::Id) {}
         }
         let out = Arc::new(Mutex::new(String::new()));
-        let subscriber = Base.with(Capture(Arc::clone(&out), format));
-        tracing::subscriber::with_default(subscriber, emit);
+        tracing::subscriber::with_default(Capture(Arc::clone(&out), format), emit);
         out.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
