@@ -8,7 +8,7 @@
 //! a child that a real-time signal killed, losing that child's pid and
 //! status. For PID 1 that would be a lost exit status and a hung stop.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd as _, OwnedFd, RawFd};
 use std::time::Duration;
 
@@ -391,6 +391,33 @@ pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
     // ours; by the contract above no live `OwnedFd` refers to what it closes.
     let rc = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
     Errno::result(rc).map(drop)
+}
+
+/// `readlinkat(2)` into `buf`: the link's target, cut to `buf`'s length.
+/// No allocation (nix's takes a 16 KB buffer, an mmap and munmap each
+/// call under musl).
+#[allow(unsafe_code)]
+pub fn readlinkat<'b>(dir: BorrowedFd<'_>, path: &CStr, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    // SAFETY: `path` is NUL-terminated and `buf` is valid for writes of
+    // `buf.len()` bytes, both for the call.
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            path.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    buf.get(..usize::try_from(n).ok()?)
+}
+
+/// `pread(2)`: reads into `buf` from `offset` of `fd` without moving its
+/// position.
+#[allow(unsafe_code)]
+pub fn pread(fd: BorrowedFd<'_>, buf: &mut [u8], offset: i64) -> Result<usize, Errno> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the call.
+    let n = unsafe { libc::pread(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), offset) };
+    Errno::result(n).map(isize::unsigned_abs)
 }
 
 /// Closes a descriptor grace inherited and does not own. See close(2).

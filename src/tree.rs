@@ -167,26 +167,30 @@ pub fn scan_all(scope: Scope) -> Option<Vec<Proc>> {
 /// once did) makes the kernel build grace's /proc entries and format its
 /// whole `stat`, some 20 µs at the start of every stop.
 fn shows_me(proc_dir: BorrowedFd<'_>, me: Pid) -> bool {
-    nix::fcntl::readlinkat(proc_dir, "self")
-        .ok()
-        .and_then(|link| link.to_str()?.parse::<i32>().ok())
+    let mut buf = [0u8; 16];
+    sys::readlinkat(proc_dir, c"self", &mut buf)
+        .and_then(|link| std::str::from_utf8(link).ok()?.parse::<i32>().ok())
         == Some(me.as_raw())
 }
 
 /// Every process in /proc but `me`: one `stat` read each.
 fn every_process(proc_dir: BorrowedFd<'_>, me: Pid) -> Option<Vec<Proc>> {
-    let dir = fs::read_dir("/proc").ok()?;
     Some(
-        dir.filter_map(Result::ok)
-            .filter_map(|e| {
-                let name = e.file_name();
-                let name = name.to_str()?;
-                let pid = name.parse::<i32>().ok()?;
-                if pid == me.as_raw() {
-                    return None;
-                }
-                read_stat(proc_dir, &format!("{name}/stat"))
-            })
+        pids_in_proc(me)?
+            .into_iter()
+            .filter_map(|pid| read_stat(proc_dir, &format!("{pid}/stat")))
+            .collect(),
+    )
+}
+
+/// The pids /proc lists, but `me`.
+fn pids_in_proc(me: Pid) -> Option<Vec<Pid>> {
+    Some(
+        fs::read_dir("/proc")
+            .ok()?
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .map(Pid::from_raw)
+            .filter(|&pid| pid != me)
             .collect(),
     )
 }
@@ -299,6 +303,100 @@ fn children_of(dir: BorrowedFd<'_>, pid: i32, threads: u32) -> Option<Vec<i32>> 
         );
     }
     read_any.then_some(children)
+}
+
+/// The pid this PID namespace allocated last,
+/// `/proc/sys/kernel/ns_last_pid` (which tells the reader's own namespace
+/// whichever /proc it reads), kept open: pids are handed out in increasing
+/// order, so a pid allocated after a reading is above it (see [`Births`]).
+/// A stop reads it just before its signal: one `pread` (0.6 µs), where
+/// opening the file each time cost the stop 16 µs at the median, a
+/// twentieth of the peers' whole stop.
+#[derive(Debug)]
+pub struct LastPid(Option<OwnedFd>);
+
+impl LastPid {
+    /// Opens the file; without /proc or on a kernel without it (before
+    /// 3.3) every reading is `None`.
+    #[must_use]
+    pub fn open() -> LastPid {
+        LastPid(
+            open(
+                "/proc/sys/kernel/ns_last_pid",
+                OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .ok(),
+        )
+    }
+
+    /// The pid allocated last, now.
+    #[must_use]
+    pub fn read(&self) -> Option<i32> {
+        let mut buf = [0u8; 16];
+        let n = sys::pread(self.0.as_ref()?.as_fd(), &mut buf, 0).ok()?;
+        std::str::from_utf8(buf.get(..n)?).ok()?.trim().parse().ok()
+    }
+}
+
+/// Which pids were allocated between two readings of [`LastPid`]: `before`
+/// and `last`. The kernel hands pids out in increasing order and wraps
+/// past `pid_max` to a low number, so the pids allocated in between are
+/// those above `before` up to `last`, or, if the counter wrapped (`last`
+/// below `before`), those above `before` and those up to `last`. A live
+/// process's pid is never allocated again, so a pid outside that range
+/// that is alive now belonged to the same process at the first reading.
+/// It holds while fewer pids than `pid_max` (32,768 at least) were handed
+/// out in between: the readings are at most a few milliseconds apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Births {
+    pub before: i32,
+    pub last: i32,
+}
+
+impl Births {
+    /// From `before` until now: `None` if `last` cannot be read.
+    #[must_use]
+    pub fn since(before: i32, last: &LastPid) -> Option<Births> {
+        Some(Births {
+            before,
+            last: last.read()?,
+        })
+    }
+
+    /// Whether `pid` was allocated between the two readings.
+    #[must_use]
+    #[inline(never)]
+    pub fn holds(self, pid: Pid) -> bool {
+        let pid = pid.as_raw();
+        if self.last >= self.before {
+            pid > self.before && pid <= self.last
+        } else {
+            pid > self.before || pid <= self.last
+        }
+    }
+}
+
+/// The pids in /proc but `me`, without reading anything of theirs: as
+/// PID 1 of a container's namespace, every process in it. `None` as
+/// for [`scan_all`], and outside a container's namespace (where /proc
+/// holds more than grace's tree).
+#[must_use]
+pub fn list_pids(scope: Scope) -> Option<Vec<Pid>> {
+    if scope != Scope::Namespace {
+        return None;
+    }
+    let proc_dir = open(
+        "/proc",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let me = nix::unistd::getpid();
+    if !shows_me(proc_dir.as_fd(), me) {
+        return None;
+    }
+    pids_in_proc(me)
 }
 
 /// Every live process in `scope` other than grace: what can still be
@@ -503,6 +601,36 @@ mod tests {
         let _ = sh.wait();
         assert_eq!(walked.len(), 4, "{walked:?}");
         assert_eq!(walked, scanned);
+    }
+
+    #[test]
+    fn births_between_two_readings() {
+        let b = |before, last, pid| Births { before, last }.holds(Pid::from_raw(pid));
+        // No pid handed out: nothing was born.
+        assert!(!b(500, 500, 500) && !b(500, 500, 501) && !b(500, 500, 499));
+        // 501..=510.
+        assert!(b(500, 510, 501) && b(500, 510, 510));
+        assert!(!b(500, 510, 500) && !b(500, 510, 511) && !b(500, 510, 42));
+        // Wrapped past pid_max: 32001.. and ..=310.
+        assert!(b(32000, 310, 32001) && b(32000, 310, 32767) && b(32000, 310, 300));
+        assert!(b(32000, 310, 310) && !b(32000, 310, 311) && !b(32000, 310, 32000));
+    }
+
+    #[test]
+    fn a_fork_after_a_reading_is_a_birth_and_this_process_is_not() {
+        let last = LastPid::open();
+        let Some(before) = last.read() else {
+            let why = "no /proc/sys/kernel/ns_last_pid";
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+            eprintln!("SKIPPED: {why}");
+            return;
+        };
+        let mut child = std::process::Command::new("true").spawn().expect("true");
+        let births = Births::since(before, &last).expect("read once already");
+        let pid = Pid::from_raw(child.id().cast_signed());
+        let _ = child.wait();
+        assert!(births.holds(pid), "{births:?} {pid}");
+        assert!(!births.holds(nix::unistd::getpid()));
     }
 
     #[test]

@@ -101,6 +101,82 @@ fn the_drain_after_a_stop_signals_no_daemon_twice() {
     }
 }
 
+/// The app's TERM handler starts a helper in its group after the stop
+/// signal went out, and the app then runs on past the stop's look (which
+/// waits 2 ms): the look must not count the helper as told (the group
+/// signal came before it), and the drain at the app's exit tells it, once.
+/// Counted as told, it would meet SIGKILL at the deadline instead.
+#[test]
+fn a_helper_the_term_handler_starts_hears_of_the_stop_once() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        skip_child_mode_if_emulated!(mode, qemu::NO_SUBREAPER);
+        let dir = TempDir::new("handler-helper");
+        let m = dir.file("helper");
+        let t = testapp();
+        // The shell exits once the test has seen the helper ready.
+        let script =
+            format!("trap '{t} trap TERM --marker {m} & read x; exit 0' TERM; {t} sleep & wait");
+        let mut run = Init::new(mode)
+            .args(["--grace-period", "5s"])
+            .command(["sh", "-c", &script])
+            .spawn();
+        run.wait_for_line("ready");
+        run.signal(Signal::SIGTERM);
+        run.wait_for_line("ready");
+        run.write_stdin("go");
+        assert_eq!(run.wait(), 0, "{mode:?}\n{}", run.stderr());
+        let err = run.stderr();
+        assert!(!err.contains("SIGKILL needed"), "{mode:?}: {err}");
+        let lines = marker(&m);
+        assert!(
+            lines.len() == 1 && lines[0].starts_with("SIGTERM"),
+            "{mode:?}: {lines:?}\n{err}"
+        );
+    }
+}
+
+/// The same, with an app that exits as soon as its helper runs: the look
+/// is then mostly made at the app's exit, and must leave the helper to the
+/// drain that follows. A helper that leaves the group with setsid after
+/// the signal is told by the look, and not again by the drain. (The
+/// helper has TERM blocked from birth: no TERM can be lost to a helper
+/// still starting, as it is to a shell's child before its exec.)
+#[test]
+fn what_the_term_handler_starts_is_not_left_to_sigkill() {
+    const RUNS: usize = 10;
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        skip_child_mode_if_emulated!(mode, qemu::NO_SUBREAPER);
+        for leave in [&[][..], &["setsid"][..]] {
+            for i in 0..RUNS {
+                let dir = TempDir::new("handler-helper-exit");
+                let m = dir.file("helper");
+                let mut args = vec!["handler-forks"];
+                args.extend(leave);
+                args.extend(["--marker", &m]);
+                let mut run = Init::new(mode)
+                    .args(["--grace-period", "5s"])
+                    .app(&args)
+                    .spawn();
+                run.wait_for_line("ready");
+                run.signal(Signal::SIGTERM);
+                assert_eq!(run.wait(), 0, "{mode:?} {leave:?} run {i}");
+                let err = run.stderr();
+                assert!(
+                    !err.contains("SIGKILL needed"),
+                    "{mode:?} {leave:?} run {i}: {err}"
+                );
+                let lines = marker(&m);
+                assert!(
+                    lines.len() == 1 && lines[0].starts_with("SIGTERM"),
+                    "{mode:?} {leave:?} run {i}: {lines:?}\n{err}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn stubborn_setsid_daemon_is_killed_and_named() {
     for mode in MODES {

@@ -29,6 +29,12 @@
 //!                              append `SIGX PID UNIX_MS` to FILE per signal; exit 0 on TERM
 //!   await N|SIG                print `ready pid=P`, wait for a line on stdin (or its end),
 //!                              then exit with N, or die of SIG (default dispositions)
+//!   handler-forks [setsid] --marker FILE
+//!                              block TERM, print `ready pid=P`; on TERM, fork a helper
+//!                              (which leaves the group with setsid if asked), wait until
+//!                              it runs, exit 0. The helper, TERM blocked from birth so
+//!                              no TERM is lost, appends `SIGTERM PID UNIX_MS` to FILE
+//!                              on TERM and exits 0
 
 use std::io::{BufRead as _, Write as _};
 use std::os::unix::process::CommandExt as _;
@@ -281,6 +287,17 @@ mod sys {
         }
     }
 
+    /// fork(2): 0 in the child, its pid in the parent.
+    pub fn fork() -> i32 {
+        // SAFETY: the caller's process is single-threaded (it started no
+        // thread), so the child may go on running Rust code.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            die("fork");
+        }
+        pid
+    }
+
     /// Waits for one of `signals` (blocked) and returns it.
     pub fn wait_any(signals: &[i32]) -> i32 {
         let set = set_of(signals);
@@ -409,6 +426,45 @@ mod sys {
     }
 }
 
+/// A TERM handler that starts a helper: see `handler-forks` above.
+fn handler_forks(args: &[String]) {
+    let leave = args.first().map(String::as_str) == Some("setsid");
+    let Some(marker) = args
+        .iter()
+        .position(|a| a == "--marker")
+        .and_then(|i| args.get(i + 1))
+    else {
+        die("handler-forks needs --marker FILE")
+    };
+    let term = libc_term();
+    sys::block(&[term]);
+    say(&format!("ready pid={}", getpid()));
+    sys::wait_any(&[term]);
+    let (r, w) = nix::unistd::pipe().unwrap_or_else(|e| die(&format!("pipe: {e}")));
+    if sys::fork() == 0 {
+        drop(r);
+        if leave {
+            let _ = nix::unistd::setsid();
+        }
+        let _ = nix::unistd::write(&w, b"x");
+        drop(w);
+        sys::wait_any(&[term]);
+        let line = format!("SIGTERM {} {}\n", getpid(), unix_ms());
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(marker);
+        if let Ok(mut f) = file {
+            let _ = f.write_all(line.as_bytes());
+        }
+        std::process::exit(0);
+    }
+    drop(w);
+    let mut byte = [0u8; 1];
+    let _ = nix::unistd::read(&r, &mut byte);
+    std::process::exit(0);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(mode) = args.first() else {
@@ -470,6 +526,7 @@ fn main() {
         }
         "fork-storm" => fork_storm(arg(1).parse().unwrap_or_else(|_| die("bad count"))),
         "trap-all" => trap_all(&args[1..]),
+        "handler-forks" => handler_forks(&args[1..]),
         "await" => {
             let end = arg(1);
             say(&format!("ready pid={}", getpid()));
