@@ -305,11 +305,14 @@ impl State {
             && matches!(self.phase, Phase::Running | Phase::Delaying { .. });
         if running && !first_ends_run {
             // The others keep running (--keep-going), or were told already.
-            // With --forward-to child, what this command left in its group
-            // heard nothing from grace yet (its members wait for their
-            // command to pass the stop on): now they do.
+            // What this command forked after the stop signal (a TERM
+            // handler's helper) heard nothing from grace yet, nor, with
+            // --forward-to child, what it left in its group (its members
+            // wait for their command to pass the stop on): now they do,
+            // and only they (the others would wait for the last command,
+            // or for SIGKILL at the deadline).
             let told_since = matches!(self.phase, Phase::Stopping | Phase::Draining);
-            if told_since && cfg.forward_to() == Target::Child {
+            if told_since {
                 self.tree_told = true;
                 let signal = self
                     .stop_sent
@@ -937,7 +940,12 @@ mod tests {
     fn the_last_command_after_a_first_exit_tells_only_the_untold() {
         let (c, t0, mut s) = (cfg(), Instant::now(), State::new(3));
         step(&mut s, exit_of(2, EXITED_0, true), &c, t0);
-        assert_eq!(step(&mut s, exit_of(0, TERMED, true), &c, t0), None);
+        // The drain told the rest; what a command forked since its exit
+        // has not heard (a TERM handler's helper): each later exit tells it.
+        assert_eq!(
+            step(&mut s, exit_of(0, TERMED, true), &c, t0),
+            Some(Action::DrainUntold(Signal::TERM))
+        );
         assert_eq!(
             step(&mut s, exit_of(1, TERMED, true), &c, t0),
             Some(Action::DrainUntold(Signal::TERM)),
@@ -1040,7 +1048,10 @@ mod tests {
         let c = clean_stop_zero();
         let (t0, mut s) = (Instant::now(), State::new(2));
         step(&mut s, Event::Signal(Signal::TERM), &c, t0);
-        assert_eq!(step(&mut s, exit_of(0, TERMED, true), &c, t0), None);
+        assert_eq!(
+            step(&mut s, exit_of(0, TERMED, true), &c, t0),
+            Some(Action::DrainUntold(Signal::TERM))
+        );
         step(&mut s, Event::Tick, &c, secs(t0, 10));
         assert_eq!(
             step(
@@ -1147,7 +1158,10 @@ mod tests {
         let (c, t0, mut s) = (cfg(), Instant::now(), State::new(2));
         assert_eq!(step(&mut s, Event::MainStopped(sig("TSTP")), &c, t0), None);
         step(&mut s, Event::Signal(Signal::TERM), &c, t0);
-        assert_eq!(step(&mut s, exit_of(1, TERMED, true), &c, t0), None);
+        assert_eq!(
+            step(&mut s, exit_of(1, TERMED, true), &c, t0),
+            Some(Action::DrainUntold(Signal::TERM))
+        );
         assert_eq!(
             step(&mut s, exit_of(1, EXITED_0, true), &c, t0),
             None,
@@ -1223,9 +1237,13 @@ mod tests {
             step(&mut s, exit_of(0, TERMED, true), &c, t0),
             Some(Action::Drain(Signal::TERM))
         );
-        // Group mode: the stop told every group; nothing until the last.
+        // Group mode: the stop told every group; each exit tells only
+        // what the command forked since (a TERM handler's helper).
         let (c, mut s) = (cfg(), State::new(2));
         step(&mut s, Event::Signal(Signal::TERM), &c, t0);
-        assert_eq!(step(&mut s, exit_of(0, TERMED, true), &c, t0), None);
+        assert_eq!(
+            step(&mut s, exit_of(0, TERMED, true), &c, t0),
+            Some(Action::DrainUntold(Signal::TERM))
+        );
     }
 }

@@ -18,10 +18,6 @@ use crate::sys;
 pub struct Reaped {
     /// How many other processes were reaped in this pass.
     pub others: u32,
-    /// How many of those had a pid of at most `born_by` (see
-    /// [`reap_all`]): with the stop's reading of `ns_last_pid`, those
-    /// alive when the stop signal went out.
-    pub others_born_by: u32,
     /// Whether grace still has children (alive, or exited and not yet
     /// reported). `false` means its whole subtree is gone.
     pub children_left: bool,
@@ -36,11 +32,9 @@ pub struct Reaped {
 /// `exits`, in the order they were reaped: the order they were started
 /// for those that had exited when the pass began (the kernel keeps no exit
 /// time). A reaped command's pid may be an orphan's by now: it counts as one.
-/// Other processes with a pid of at most `born_by` are counted apart.
 pub fn reap_all(
     commands: &[Pid],
     alive: &[bool],
-    born_by: i32,
     exits: &mut Vec<(usize, Status)>,
 ) -> Result<Reaped, Errno> {
     let mut reaped = Reaped::default();
@@ -69,7 +63,6 @@ pub fn reap_all(
                 } else {
                     tracing::debug!(pid = pid.as_raw(), %status, "reaped");
                     reaped.others += 1;
-                    reaped.others_born_by += u32::from(pid.as_raw() <= born_by);
                 }
             }
             Ok(None) => {

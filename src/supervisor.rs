@@ -30,7 +30,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     let is_pid1 = scope.is_pid1();
 
     let parent = getppid();
-    let mut parent_gone = adopt(cfg, is_pid1, parent);
+    let (orphans_come, mut parent_gone) = adopt(cfg, is_pid1, parent);
 
     let started = start(cfg, &inherited)?;
     let main = started.main;
@@ -57,6 +57,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         // After close_inherited_fds, which would close it.
         last_pid: tree::LastPid::open(),
         settled: None,
+        orphans_come,
     };
     let mut state = State::new(sup.pids.len());
     // Allocated once: a heap allocation in the loop would cost musl's
@@ -148,26 +149,29 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
 
 /// Outside PID 1: becomes the subtree's subreaper, and with
 /// `--parent-death-stop` asks for SIGTERM when `parent` dies. Returns
-/// whether it has died already.
-fn adopt(cfg: &Config, is_pid1: bool, parent: Pid) -> bool {
+/// whether orphans of the subtree come to grace (PID 1, or a subreaper),
+/// and whether the parent has died already.
+fn adopt(cfg: &Config, is_pid1: bool, parent: Pid) -> (bool, bool) {
     if is_pid1 {
-        return false;
+        return (true, false);
     }
     // Orphans of the subtree are re-parented to us, not to the host's init.
-    if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+    let subreaper = nix::sys::prctl::set_child_subreaper(true);
+    if let Err(e) = subreaper {
         tracing::warn!(error = %e, "could not become a subreaper: orphans will not be reaped by grace");
     }
     if !cfg.parent_death_stop() {
-        return false;
+        return (subreaper.is_ok(), false);
     }
-    match nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM) {
+    let gone = match nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM) {
         // The parent may have died before the prctl: check after it.
         Ok(()) => getppid() != parent,
         Err(e) => {
             tracing::warn!(error = %e, "could not ask for a signal on parent death");
             false
         }
-    }
+    };
+    (subreaper.is_ok(), gone)
 }
 
 /// The commands that started, and how the start ended.
@@ -247,6 +251,9 @@ struct Supervisor<'a> {
     /// was): `ns_last_pid` then. While no pid has been allocated since,
     /// nothing untold can exist, and a drain need not read the namespace.
     settled: Option<i32>,
+    /// Orphans of the subtree come to grace (PID 1, or a subreaper): a
+    /// look may wait, what escaped stays below grace meanwhile.
+    orphans_come: bool,
 }
 
 /// How long the stop's look for what the stop signal did not reach (the
@@ -273,17 +280,18 @@ const LOOK_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
 struct Look {
     signal: Signal,
     due: Instant,
-    /// `ns_last_pid` read just before the stop signal went out: a live
-    /// pid allocated by then was alive when it did. `None` when it cannot
-    /// be read: the look is then made at once.
-    before: Option<i32>,
+    /// `ns_last_pid` and the clock, read just before the stop signal went
+    /// out: what was born after it. `None` when `ns_last_pid` cannot be
+    /// read: the look is then made at once.
+    births: Option<tree::Births>,
     /// `kill(-1)` reached the whole namespace.
     whole: bool,
     /// The commands that were running: the groups the stop signalled,
     /// unless it was `whole`.
     groups: Vec<Pid>,
-    /// Processes reaped since the signal that were alive when it went out
-    /// (the commands among them): it reached them.
+    /// Processes reaped since the signal (the commands among them): the
+    /// count takes them for told, which the few forked after the signal
+    /// and gone within `LOOK_DELAY` were not.
     reaped: usize,
 }
 
@@ -297,9 +305,7 @@ impl Supervisor<'_> {
         exits: &mut Vec<(usize, crate::exit::Status)>,
         state: &State,
     ) -> Result<reaper::Reaped, Error> {
-        let born_by = self.look.as_ref().and_then(|l| l.before).unwrap_or(0);
-        let reaped =
-            reaper::reap_all(&self.pids, &self.alive, born_by, exits).map_err(Error::Wait)?;
+        let reaped = reaper::reap_all(&self.pids, &self.alive, exits).map_err(Error::Wait)?;
         self.report.orphans += reaped.others;
         self.mark_reaped(exits);
         self.look_if_due(&reaped, exits.len(), state);
@@ -444,10 +450,32 @@ impl Supervisor<'_> {
             self.log_stopping(sig, targets.len(), Some(targets.len()), state);
             return;
         }
+        if !self.orphans_come {
+            // Not a subreaper: what escaped the groups leaves grace's
+            // subtree for the host's init as soon as its parent exits,
+            // which the app may do the moment it hears. So the look comes
+            // first (everything found in a group counts as told), and the
+            // groups hear right after it.
+            self.look = Some(Look {
+                signal: sig,
+                due: Instant::now(),
+                births: None,
+                whole: false,
+                groups: self.living().collect(),
+                reaped: 0,
+            });
+            self.look_now(state);
+            for &target in &targets {
+                tree::send(target, sig);
+            }
+            return;
+        }
         // Read before the signal: a process forked between this reading
         // and the signal may be taken for one forked after it and told
         // again by the drain, never the other way round (told by nobody).
+        let tick = tree::tick_now();
         let before = self.last_pid.read();
+        let births = before.map(|before| tree::Births { before, tick });
         // As PID 1 of a container, the stop concerns every process in the
         // namespace: one kill(-1) reaches them all at once (never grace),
         // the groups and what escaped them alike. Only with the reading
@@ -469,13 +497,13 @@ impl Supervisor<'_> {
         let look = Look {
             signal: sig,
             due: Instant::now() + LOOK_DELAY,
-            before,
+            births,
             whole,
             groups: self.living().collect(),
             reaped: 0,
         };
         self.look = Some(look);
-        if before.is_none() {
+        if births.is_none() {
             // No way to tell later births apart: look at once, as close to
             // the signal as can be.
             self.look_now(state);
@@ -490,7 +518,7 @@ impl Supervisor<'_> {
         let Some(look) = self.look.as_mut() else {
             return;
         };
-        look.reaped += reaped.others_born_by as usize + commands;
+        look.reaped += reaped.others as usize + commands;
         if !reaped.children_left {
             let told = Some(look.reaped.max(look.groups.len()));
             let (signal, commands) = (look.signal, look.groups.len());
@@ -518,58 +546,57 @@ impl Supervisor<'_> {
         // What the signal went to gets SIGCONT now (see `stop`).
         if look.whole {
             tree::send(-1, Signal::CONT);
-        } else {
-            for &group in &look.groups {
-                tree::send(-group.as_raw(), Signal::CONT);
-            }
         }
-        let (pids, procs) = if look.whole {
-            (tree::list_pids(self.scope), None)
-        } else {
-            (None, tree::scan_all(self.scope))
-        };
-        // Read after the list: every pid in it was allocated by then.
-        let births = look
-            .before
-            .and_then(|before| tree::Births::since(before, &self.last_pid));
-        let born_since = |pid: Pid| births.is_some_and(|b| b.holds(pid));
-        let told = if look.whole {
-            // kill(-1) reached every process there was: what is listed now
-            // and was not born since.
-            pids.map(|pids| {
-                let mut n = look.reaped;
-                let mut fresh = false;
-                for pid in pids {
-                    if born_since(pid) {
-                        fresh = true;
-                    } else {
-                        self.told_pids.insert(pid);
-                        n += 1;
-                    }
+        let procs = tree::scan_all(self.scope);
+        // After the scan: every pid in it was allocated by then.
+        let last = self.last_pid.read();
+        let told = if let Some(procs) = procs {
+            // Each group that still has a member listed (which keeps its
+            // id from being reused; a command not yet reaped is one).
+            for &group in look.groups.iter().filter(|_| !look.whole) {
+                if procs.iter().any(|p| p.pgrp == group) {
+                    tree::send(-group.as_raw(), Signal::CONT);
                 }
-                self.settled = births.filter(|_| !fresh).map(|b| b.last);
-                n
-            })
-        } else if let Some(procs) = procs {
-            let (in_group, others): (Vec<_>, Vec<_>) = procs
+            }
+            // kill(-1) reached every process there was; else the groups
+            // reached their members, and the rest is told now.
+            let (reached, others): (Vec<_>, Vec<_>) = procs
                 .into_iter()
-                .partition(|p| look.groups.contains(&p.pgrp));
-            let others: Vec<_> = others.into_iter().filter(|p| !p.zombie).collect();
+                .partition(|p| look.whole || look.groups.contains(&p.pgrp));
+            // Not what was told with the groups.
+            let others: Vec<_> = others
+                .into_iter()
+                .filter(|p| !p.zombie && !self.told_pids.contains(p.pid))
+                .collect();
             self.signal_procs(Some(&others), sig, true);
-            // What the group signal reached, even if it left the group
-            // since (setsid); not what was forked into it after the
-            // signal: the drain tells that.
+            // What the signal reached, even if it left the group since
+            // (setsid); not what was born after it: the drain tells that.
             let mut n = others.len() + look.reaped;
-            for p in in_group.iter().filter(|p| !born_since(p.pid)) {
-                self.told_pids.insert(p.pid);
-                n += 1;
+            let mut fresh = false;
+            for p in &reached {
+                if look.births.is_some_and(|b| b.holds(p.pid, p.start)) {
+                    fresh = true;
+                } else {
+                    self.told_pids.insert(p.pid);
+                    n += 1;
+                }
             }
             for p in &others {
                 self.told_pids.insert(p.pid);
             }
+            if look.whole && !fresh {
+                self.settled = last;
+            }
             Some(n.max(look.groups.len()))
         } else {
             self.signal_procs(None, sig, true);
+            if self.scope != Scope::Namespace {
+                // The groups of the commands not yet reaped: their ids
+                // are theirs still.
+                for pid in self.living() {
+                    tree::send(-pid.as_raw(), Signal::CONT);
+                }
+            }
             None
         };
         self.report.add_told(told);

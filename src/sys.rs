@@ -411,6 +411,24 @@ pub fn readlinkat<'b>(dir: BorrowedFd<'_>, path: &CStr, buf: &'b mut [u8]) -> Op
     buf.get(..usize::try_from(n).ok()?)
 }
 
+/// The kernel's boot clock (`CLOCK_BOOTTIME`) in nanoseconds; 0 if it
+/// cannot be read (it always can, since Linux 2.6.39).
+#[allow(unsafe_code)]
+pub fn boottime_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &raw mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(ts.tv_nsec).unwrap_or(0);
+    secs.saturating_mul(1_000_000_000).saturating_add(nanos)
+}
+
 /// `pread(2)`: reads into `buf` from `offset` of `fd` without moving its
 /// position.
 #[allow(unsafe_code)]

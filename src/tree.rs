@@ -74,6 +74,8 @@ pub struct Proc {
     pub zombie: bool,
     /// Its number of threads (0 when unknown).
     pub threads: u32,
+    /// When it started, in clock ticks since boot (see [`Births`]).
+    pub start: u64,
 }
 
 /// Parses the start of /proc/PID/stat: `pid (comm) state ppid pgrp ...`.
@@ -90,6 +92,8 @@ fn parse_stat(stat: &str) -> Option<Proc> {
     // session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime
     // cutime cstime priority nice, then num_threads.
     let threads = rest.nth(14).and_then(|n| n.parse().ok()).unwrap_or(0);
+    // itrealvalue, then starttime.
+    let start = rest.nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
     // A live process whose first thread has exited also shows Z, with
     // its other threads counted: only a lone dead thread is a zombie.
     let zombie = (state == "Z" || state == "X") && threads <= 1;
@@ -100,6 +104,7 @@ fn parse_stat(stat: &str) -> Option<Proc> {
         name,
         zombie,
         threads,
+        start,
     })
 }
 
@@ -339,64 +344,42 @@ impl LastPid {
     }
 }
 
-/// Which pids were allocated between two readings of [`LastPid`]: `before`
-/// and `last`. The kernel hands pids out in increasing order and wraps
-/// past `pid_max` to a low number, so the pids allocated in between are
-/// those above `before` up to `last`, or, if the counter wrapped (`last`
-/// below `before`), those above `before` and those up to `last`. A live
-/// process's pid is never allocated again, so a pid outside that range
-/// that is alive now belonged to the same process at the first reading.
-/// It holds while fewer pids than `pid_max` (32,768 at least) were handed
-/// out in between: the readings are at most a few milliseconds apart.
+/// What a stop's signal reached, told apart from what was born after it
+/// by two readings taken just before it: `before`, the pid allocated last
+/// ([`LastPid`]), and `tick`, the clock tick ([`tick_now`]), in the units
+/// of `/proc/PID/stat`'s `starttime`. A process that started after that
+/// tick was born after the reading; one that started before it, before.
+/// Within the tick itself the pids tell: the kernel hands them out in
+/// increasing order, so one allocated after the reading is above `before`
+/// (the counter cannot wrap past `pid_max`, 32,768 at least, and back
+/// within one 10 ms tick). The start time settles what the pids alone
+/// cannot: once the counter has wrapped (on any host up long enough),
+/// processes older than the reading live at pids above it, and the
+/// counter climbs past them; and it holds however long after the signal
+/// it is asked, where a pid range would need the counter not to go round
+/// meanwhile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Births {
     pub before: i32,
-    pub last: i32,
+    pub tick: u64,
 }
 
 impl Births {
-    /// From `before` until now: `None` if `last` cannot be read.
+    /// Whether the process `pid`, started at `start` (ticks since boot),
+    /// was born after the readings.
     #[must_use]
-    pub fn since(before: i32, last: &LastPid) -> Option<Births> {
-        Some(Births {
-            before,
-            last: last.read()?,
-        })
-    }
-
-    /// Whether `pid` was allocated between the two readings.
-    #[must_use]
-    #[inline(never)]
-    pub fn holds(self, pid: Pid) -> bool {
-        let pid = pid.as_raw();
-        if self.last >= self.before {
-            pid > self.before && pid <= self.last
-        } else {
-            pid > self.before || pid <= self.last
-        }
+    pub fn holds(self, pid: Pid, start: u64) -> bool {
+        start > self.tick || (start == self.tick && pid.as_raw() > self.before)
     }
 }
 
-/// The pids in /proc but `me`, without reading anything of theirs: as
-/// PID 1 of a container's namespace, every process in it. `None` as
-/// for [`scan_all`], and outside a container's namespace (where /proc
-/// holds more than grace's tree).
+/// The clock tick now, in the units of `/proc/PID/stat`'s `starttime`:
+/// the kernel's boot clock (`CLOCK_BOOTTIME`, which it starts processes
+/// by) in `USER_HZ` ticks, 100 a second on every Linux architecture (the
+/// ABI fixes it).
 #[must_use]
-pub fn list_pids(scope: Scope) -> Option<Vec<Pid>> {
-    if scope != Scope::Namespace {
-        return None;
-    }
-    let proc_dir = open(
-        "/proc",
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .ok()?;
-    let me = nix::unistd::getpid();
-    if !shows_me(proc_dir.as_fd(), me) {
-        return None;
-    }
-    pids_in_proc(me)
+pub fn tick_now() -> u64 {
+    sys::boottime_ns() / 10_000_000
 }
 
 /// Every live process in `scope` other than grace: what can still be
@@ -489,6 +472,7 @@ mod tests {
             name: String::new(),
             zombie: false,
             threads: 1,
+            start: 0,
         }
     }
 
@@ -604,33 +588,53 @@ mod tests {
     }
 
     #[test]
-    fn births_between_two_readings() {
-        let b = |before, last, pid| Births { before, last }.holds(Pid::from_raw(pid));
-        // No pid handed out: nothing was born.
-        assert!(!b(500, 500, 500) && !b(500, 500, 501) && !b(500, 500, 499));
-        // 501..=510.
-        assert!(b(500, 510, 501) && b(500, 510, 510));
-        assert!(!b(500, 510, 500) && !b(500, 510, 511) && !b(500, 510, 42));
-        // Wrapped past pid_max: 32001.. and ..=310.
-        assert!(b(32000, 310, 32001) && b(32000, 310, 32767) && b(32000, 310, 300));
-        assert!(b(32000, 310, 310) && !b(32000, 310, 311) && !b(32000, 310, 32000));
+    fn births_after_two_readings() {
+        let births = Births {
+            before: 500,
+            tick: 50,
+        };
+        let b = |pid, start| births.holds(Pid::from_raw(pid), start);
+        // Started before the tick: before, whatever its pid (an old one
+        // above a wrapped counter included).
+        assert!(!b(400, 49) && !b(5000, 49));
+        // After the tick: after, whatever its pid (a wrapped counter's
+        // low one included).
+        assert!(b(501, 51) && b(300, 51));
+        // Within the tick the pid tells.
+        assert!(!b(499, 50) && !b(500, 50) && b(501, 50));
     }
 
     #[test]
-    fn a_fork_after_a_reading_is_a_birth_and_this_process_is_not() {
-        let last = LastPid::open();
-        let Some(before) = last.read() else {
+    fn a_fork_after_the_readings_is_a_birth_and_this_process_is_not() {
+        let Some(before) = LastPid::open().read() else {
             let why = "no /proc/sys/kernel/ns_last_pid";
             assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
             eprintln!("SKIPPED: {why}");
             return;
         };
-        let mut child = std::process::Command::new("true").spawn().expect("true");
-        let births = Births::since(before, &last).expect("read once already");
+        let births = Births {
+            before,
+            tick: tick_now(),
+        };
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("sleep");
+        let proc_dir =
+            open("/proc", OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()).expect("/proc");
+        let start = |pid: Pid| read_stat(proc_dir.as_fd(), &format!("{pid}/stat")).map(|p| p.start);
         let pid = Pid::from_raw(child.id().cast_signed());
+        let child_start = start(pid);
+        let me = nix::unistd::getpid();
+        let my_start = start(me).expect("this process");
+        let _ = child.kill();
         let _ = child.wait();
-        assert!(births.holds(pid), "{births:?} {pid}");
-        assert!(!births.holds(nix::unistd::getpid()));
+        let child_start = child_start.expect("the child, alive until killed");
+        assert!(
+            births.holds(pid, child_start),
+            "{births:?} {pid} {child_start}"
+        );
+        assert!(!births.holds(me, my_start));
     }
 
     #[test]

@@ -632,3 +632,38 @@ fn tstp_reaches_every_command_and_grace_runs_on_outside_a_shell_job() {
         assert_eq!(run.wait(), 0, "{mode:?}: {}", run.stderr());
     }
 }
+
+/// The first command's TERM handler starts a helper in its group after
+/// the stop signal, then exits; the second command ignores TERM. The
+/// helper hears of the stop when its command exits, not only when the
+/// last one does: else it would wait for the deadline and meet SIGKILL
+/// without a TERM. (Found in review; it failed before, as a plain child
+/// and as PID 1, with and without --keep-going.)
+#[test]
+fn a_helper_the_first_commands_handler_starts_hears_of_the_stop() {
+    for mode in ALL_MODES {
+        skip_unless_mode!(mode);
+        skip_child_mode_if_emulated!(mode, qemu::NO_SUBREAPER);
+        for keep in [false, true] {
+            let dir = TempDir::new("several-helper");
+            let m = dir.file("helper");
+            let t = testapp();
+            let mut init = Init::new(mode).args(["--grace-period", "1s"]);
+            if keep {
+                init = init.args(["--keep-going"]);
+            }
+            let mut run = init
+                .command([t, "handler-forks", "--marker", &m, ":::", t, "ignore-term"])
+                .spawn();
+            run.wait_for_lines("ready", 2);
+            run.signal(Signal::SIGTERM);
+            let _ = run.wait();
+            let lines = marker(&m);
+            assert!(
+                lines.len() == 1 && lines[0].starts_with("SIGTERM"),
+                "{mode:?} keep={keep}: {lines:?}\n{}",
+                run.stderr()
+            );
+        }
+    }
+}
