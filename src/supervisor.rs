@@ -547,7 +547,11 @@ impl Supervisor<'_> {
         if look.whole {
             tree::send(-1, Signal::CONT);
         }
-        let procs = tree::scan_all(self.scope);
+        // As PID 1, a pid up to ns_last_pid's reading was allocated before
+        // the signal (the counter cannot wrap within LOOK_DELAY), so
+        // kill(-1) reached it: only the others' start times are needed.
+        let above = look.births.filter(|_| look.whole).map_or(0, |b| b.before);
+        let procs = tree::scan_all(self.scope, above);
         // After the scan: every pid in it was allocated by then.
         let last = self.last_pid.read();
         let told = if let Some(procs) = procs {
