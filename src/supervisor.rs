@@ -510,10 +510,11 @@ impl Supervisor<'_> {
         }
     }
 
-    /// Makes the stop's look once it is due: its delay passed, or a
-    /// command was reaped (before that exit's drain). With no child left
-    /// at all there is nothing to look for: the signal reached all there
-    /// was (no child means no descendant; as PID 1, an empty namespace).
+    /// Makes the stop's look once its delay passed (a command's exit sets
+    /// off a drain, which makes it first: see `handle`). With no child
+    /// left at all there is nothing to look for: the signal reached all
+    /// there was (no child means no descendant; as PID 1, an empty
+    /// namespace).
     fn look_if_due(&mut self, reaped: &reaper::Reaped, commands: usize, state: &State) {
         let Some(look) = self.look.as_mut() else {
             return;
@@ -525,7 +526,7 @@ impl Supervisor<'_> {
             self.look = None;
             self.report.add_told(told);
             self.log_stopping(signal, commands, told, state);
-        } else if commands > 0 || Instant::now() >= look.due {
+        } else if Instant::now() >= look.due {
             self.look_now(state);
         }
     }

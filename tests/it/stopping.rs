@@ -490,3 +490,38 @@ fn the_report_counts_forwarded_signals() {
         );
     }
 }
+
+/// A process that is stopped (SIGSTOP) when the stop comes still handles
+/// the stop signal: grace sends SIGCONT after it, with its look for what
+/// escaped (so, up to 2 ms later), to the group, or as PID 1 to the whole
+/// namespace. The helper is stopped by the app's shell once the test has
+/// seen it ready.
+#[test]
+fn a_stopped_process_handles_the_stop_signal() {
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        skip_child_mode_if_emulated!(mode, qemu::NO_SUBREAPER);
+        let dir = TempDir::new("stopped-at-stop");
+        let m = dir.file("helper");
+        let t = testapp();
+        let script = format!(
+            "{t} trap TERM --marker {m} & pid=$!; read x; kill -STOP $pid; echo stopped; wait"
+        );
+        let mut run = Init::new(mode)
+            .args(["--grace-period", "5s"])
+            .command(["sh", "-c", &script])
+            .spawn();
+        run.wait_for_line("ready");
+        run.write_stdin("go");
+        run.wait_for_line("stopped");
+        run.signal(Signal::SIGTERM);
+        assert_eq!(run.wait(), 143, "the shell died of SIGTERM, {mode:?}");
+        let err = run.stderr();
+        assert!(!err.contains("SIGKILL needed"), "{mode:?}: {err}");
+        let lines = marker(&m);
+        assert!(
+            lines.len() == 1 && lines[0].starts_with("SIGTERM"),
+            "{mode:?}: {lines:?}\n{err}"
+        );
+    }
+}
