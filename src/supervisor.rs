@@ -568,11 +568,7 @@ impl Supervisor<'_> {
             let (reached, others): (Vec<_>, Vec<_>) = procs
                 .into_iter()
                 .partition(|p| look.whole || look.groups.contains(&p.pgrp));
-            // Not what was told with the groups.
-            let others: Vec<_> = others
-                .into_iter()
-                .filter(|p| !p.zombie && !self.told_pids.contains(p.pid))
-                .collect();
+            let others: Vec<_> = others.into_iter().filter(|p| !p.zombie).collect();
             self.signal_procs(Some(&others), sig, true);
             // What the signal reached, even if it left the group since
             // (setsid); not what was born after it: the drain tells that.
