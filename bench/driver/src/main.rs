@@ -149,7 +149,7 @@ const FULL: Scale = Scale {
     smoke: false,
     startup_runs: 1000,
     signal_trials: 500,
-    stop_trials: 200,
+    stop_trials: 500,
     idle_secs: 30,
     orphans: 10_000,
     reap_trials: 5,
@@ -177,7 +177,7 @@ const SMOKE: Scale = Scale {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: grace-bench run --grace PATH --floor PATH --out FILE [--smoke] | grace-bench app MODE..."
+        "usage: grace-bench run --grace PATH --floor PATH --out FILE [--smoke] | grace-bench stops GRACE FLOOR TRIALS [GRACE...] | grace-bench trees GRACE FLOOR N TRIALS [GRACE...] | grace-bench app MODE..."
     );
     std::process::exit(2)
 }
@@ -217,6 +217,45 @@ fn main() {
                                 stats::median(&xs),
                                 stats::percentile(&xs, 90.0),
                                 stats::p99(&xs),
+                                stats::percentile(&xs, 100.0)
+                            );
+                        }
+                    }
+                }
+                Err(e) => {
+                    eprintln!("grace-bench: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        // Big-tree stops alone, likewise:
+        // grace-bench trees GRACE FLOOR N TRIALS [OTHER-GRACE...]
+        Some("trees") => {
+            let (Some(grace), Some(floor), Some(n), Some(trials)) = (
+                args.get(1),
+                args.get(2),
+                args.get(3).and_then(|t| t.parse().ok()),
+                args.get(4).and_then(|t| t.parse().ok()),
+            ) else {
+                usage()
+            };
+            let mut inits = inits(grace.into(), floor.into());
+            for (k, other) in args.iter().skip(5).enumerate() {
+                inits.push(Init {
+                    name: Box::leak(format!("grace#{}", k + 2).into_boxed_str()),
+                    path: other.into(),
+                    args: &["--"],
+                    pid1_args: &["--"],
+                    group_flag: None,
+                });
+            }
+            match measure::trees_only(&inits, n, trials) {
+                Ok(modes) => {
+                    for (mode, rows) in ["subreaper", "PID 1"].iter().zip(modes) {
+                        for (name, xs) in rows {
+                            println!(
+                                "{mode:9} {name:24} median {:8.1} ms max {:8.1} ms",
+                                stats::median(&xs),
                                 stats::percentile(&xs, 100.0)
                             );
                         }

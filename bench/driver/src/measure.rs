@@ -303,6 +303,50 @@ pub fn stops_only(inits: &[Init], trials: usize) -> R<Vec<Vec<Vec<f64>>>> {
         .collect()
 }
 
+/// A name and its samples.
+pub type Samples = (String, Vec<f64>);
+
+/// Big-tree stops alone, for working on the stop path at scale: per mode
+/// (subreaper, PID 1), per init, the trials of a tree all in the app's
+/// group, then for each build of grace one half escaped.
+pub fn trees_only(inits: &[Init], n: usize, trials: usize) -> R<Vec<Vec<Samples>>> {
+    let groups = Groups::create(inits)?;
+    let w = placements(groups.as_ref())[0];
+    let mut out: Vec<Vec<Samples>> = vec![Vec::new(), Vec::new()];
+    for rows in &mut out {
+        for init in inits.iter().filter(|i| applies(i)) {
+            rows.push((init.name.to_owned(), Vec::new()));
+            if init.name.starts_with("grace") {
+                rows.push((format!("{}, half escaped", init.name), Vec::new()));
+            }
+        }
+    }
+    for trial in 0..trials {
+        for (k, pid1) in [false, true].into_iter().enumerate() {
+            let mut row = 0;
+            for (i, init) in inits.iter().enumerate() {
+                if !applies(init) {
+                    continue;
+                }
+                let at = place(groups.as_ref(), w, Some(i));
+                let trees: &[Tree] = if init.name.starts_with("grace") {
+                    &[Tree::Group, Tree::HalfEscaped]
+                } else {
+                    &[Tree::Group]
+                };
+                for &tree in trees {
+                    let stop = tree_stop(init, pid1, tree, n, at, false)
+                        .map_err(|e| format!("{}: {e}", init.name))?;
+                    out[k][row].1.push(stop.ms);
+                    row += 1;
+                }
+            }
+            eprintln!("grace-bench: trial {} of {trials}, PID 1: {pid1}", trial + 1);
+        }
+    }
+    Ok(out)
+}
+
 /// `trials` rounds; in each, one trial per placement and init, in turn.
 /// Per placement, per init, its samples.
 fn round_robin_at<T>(

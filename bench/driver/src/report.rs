@@ -472,7 +472,7 @@ pub fn markdown(inits: &[Init], scale: Scale, r: &Results) -> String {
 
     let _ = writeln!(
         w,
-        "\n## Latency\n\nSignal: `kill(init, SIGUSR1)` to the app's `sigwaitinfo` returning ({} trials each, one app). Stop: `kill(init, SIGTERM)` to the init's exit, the app exiting at once on SIGTERM ({} trials each, a new init each, the placements interleaved), with the init a plain child of the driver (a subreaper on the host: grace walks its own subtree for escaped processes) and as PID 1 of a new PID namespace (grace reads the container's /proc).\n",
+        "\n## Latency\n\nSignal: `kill(init, SIGUSR1)` to the app's `sigwaitinfo` returning ({} trials each, one app). Stop: `kill(init, SIGTERM)` to the init's exit, the app exiting at once on SIGTERM ({} trials each, a new init each, the placements interleaved), with the init a plain child of the driver (a subreaper on the host) and as PID 1 of a new PID namespace. grace looks for processes that escaped the app's group (walking its own subtree as a subreaper, reading the container's /proc as PID 1) 2 ms after the signal or when the app exits, whichever comes first, and not at all when nothing of the tree is left then: here the app exits at once and leaves nothing.\n",
         r.latency[0].signal_us.first().map_or(0, Vec::len),
         r.latency[0].stop_ms.first().map_or(0, Vec::len)
     );
@@ -606,41 +606,54 @@ const METHOD: &str = "## Method and caveats
   - At a stop grace looks for processes that escaped the app's process
     group (setsid daemons, double-forked helpers) and signals them too; the
     peers do not (those processes get the kernel's SIGKILL when PID 1 exits,
-    or outlive a subreaper). The group is signalled first, so the app hears
-    of the stop at once; the look follows at once. (Deferring it up to
-    5 ms, until the app exits, made a 10,000-process stop 40% faster as a
-    subreaper and a one-process stop within 6% of the best peer's median;
-    but a process the app's TERM handler forked into the group in that
-    time was counted as told without having heard anything: it was
-    reverted.) As PID 1 of
-    a container the look is a read of `/proc/PID/stat` for each of the
-    container's processes, a few µs each. As a subreaper grace walks down
-    its own subtree through `/proc/PID/task/TID/children`
-    (`CONFIG_PROC_CHILDREN`, which this kernel has): two small reads per
-    descendant, then its own list again, walking down from what moved to
-    it. On a kernel without it grace reads the `stat` of every process of
-    the host instead (measured at about 7 µs a process). grace also writes
-    two log lines at a stop (the stop, the report), which the peers do not.
+    or outlive a subreaper). The group is signalled first (as PID 1 of a
+    container, the whole namespace, with one `kill(-1)`); the look, and
+    the group's SIGCONT, follow 2 ms later or when the app exits, and are
+    skipped when grace has no child left by then (its tree is gone). To
+    count as told only what the group signal reached, grace reads
+    `ns_last_pid` just before it (kept open: one `pread`): a process found
+    in the group with a later pid was forked after the signal and is left
+    to the drain. (Issue 12's first version made the look at once: it cost
+    a one-process stop about 90 µs, some 15 reads of /proc made while the
+    app, woken on grace's CPU, waited for it; a version that deferred the
+    look without the pid check counted a TERM handler's helper as told,
+    and was reverted.) As PID 1 the look lists the namespace's pids; as a
+    subreaper grace walks down its own subtree through
+    `/proc/PID/task/TID/children` (`CONFIG_PROC_CHILDREN`, which this
+    kernel has): two small reads per descendant, then its own list again,
+    walking down from what moved to it. On a kernel without it grace reads
+    the `stat` of every process of the host instead (measured at about
+    7 µs a process). grace also writes two log lines at a stop (the stop,
+    the report), which the peers do not.
   - The stop's own cost, profiled for issue 12 (clock_gettime marks in a
-    scratch build, strace, `grace-bench stops` comparing builds in the
-    same rounds): with the look made right after the group signal, it took
-    about 90 µs of a one-process stop (some 15 reads of /proc, the first
-    of grace's own `stat`) and delayed the app's exit rather than
-    overlapping it; a build without it was at the peers' median. The p99
-    tail of a stop is mostly the app's own exit now and then taking 1-4
-    ms, which every init waits for alike; grace's own share of the tail was
-    the look stalling (0.5-1.6 ms seen) when it ran while the app exited.
-    What is left over the peers after the app's exit: two `wait4`, the two
-    log lines (about 10 µs each, formatting included) and `exit_group`.
+    scratch build, `perf sched timehist`, `grace-bench stops` comparing
+    builds in the same rounds), medians of 400 stops: from grace's wake-up
+    to its signal, 6 µs (1.4 µs of its loop, 4.8 µs for `ns_last_pid`, a
+    cold read); the group `kill`, 12-14 µs, most of it waking the app,
+    which every init pays; then `waitpid` and back to sleep, 1 µs. After
+    the app's exit: the reaping `waitpid`, 11 µs (every init pays it), the
+    two log lines, about 7 and 5 µs with their formatting, and
+    `exit_group`. On this VM the kernel mostly queues the woken app on
+    grace's own CPU, so what grace does between its signal and its sleep
+    delays the app's exit one for one. The p99 tail of a stop is mostly the
+    app's own exit now and then taking 1-4 ms, which every init waits for
+    alike. So grace's stop is some 20 µs of its own behind the leanest
+    peer's: the `ns_last_pid` read (the only way to know the pid counter;
+    without it a helper the app's TERM handler starts could be counted as
+    told and never hear of the stop) and the two log lines with the
+    report. On this VM the median gap came out at 6-9% in runs of the stop
+    alone (`grace-bench stops`, 400-1,500 trials) and at 17-32% in the full
+    runs, a difference not explained yet (the full run interleaves the
+    host placement and follows the start-up and signal phases). The 5%
+    target needs at least the lines rendered without tracing's dispatch
+    and `core::fmt`, which this grace does not do.
   - A big stop's CPU time is mostly the kernel's, charged to grace because
-    grace reaps: `perf` on a 10,000-process stop as PID 1 put half of
-    grace's CPU in `wait4` → `release_task` →
-    `proc_invalidate_siblings_dcache`, and 15% in RCU callbacks freeing
-    dentries: every /proc entry the look opened (`/proc/PID`, its `stat`)
-    must be invalidated when that process is reaped, where a process nobody
-    looked at is reaped cheaply. That per-process cost grows with the number
-    of such entries; it is the growth the cost table shows as PID 1 at
-    10,000 (from run to run 1.4x to 2.7x per process over 1,000).
+    grace reaps: `perf` on a 10,000-process stop as PID 1 (with the look
+    made at once, reading every process's `stat`) put half of grace's CPU
+    in `wait4` → `release_task` → `proc_invalidate_siblings_dcache`, and
+    15% in RCU callbacks freeing dentries: every /proc entry a look opens
+    (`/proc/PID`, its `stat`) must be invalidated when that process is
+    reaped, where a process nobody looked at is reaped cheaply.
   - Start-up: grace parses its command line with clap and sets up tracing;
     under musl's allocator that is some 25 `mmap`/`munmap` calls, and Rust's
     runtime adds about 8 system calls (stdio check, SIGPIPE, the stack
