@@ -341,7 +341,10 @@ pub fn trees_only(inits: &[Init], n: usize, trials: usize) -> R<Vec<Vec<Samples>
                     row += 1;
                 }
             }
-            eprintln!("grace-bench: trial {} of {trials}, PID 1: {pid1}", trial + 1);
+            eprintln!(
+                "grace-bench: trial {} of {trials}, PID 1: {pid1}",
+                trial + 1
+            );
         }
     }
     Ok(out)
