@@ -300,6 +300,16 @@ fn an_older_process_above_a_wrapped_pid_counter_is_told_once() {
     // As PID 1 (kill(-1)), and as a subreaper under an outer grace that is
     // PID 1 of the namespace (the group signal, then the look).
     for inner in [false, true] {
+        // Under qemu the inner grace is no subreaper: the helper leaves its
+        // subtree for the outer grace, whose own drain tells it again.
+        if inner
+            && crate::common::skipped_under_emulation(
+                " (under a grace that is not PID 1; as PID 1 it runs)",
+                qemu::NO_SUBREAPER,
+            )
+        {
+            continue;
+        }
         let dir = TempDir::new("wrapped");
         let m = dir.file("old");
         let script = wrap_script(&m);
