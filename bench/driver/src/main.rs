@@ -182,6 +182,21 @@ fn usage() -> ! {
     std::process::exit(2)
 }
 
+/// The inits, then each of `others` as one more build of grace to compare
+/// (`grace#2`, `grace#3`...), run the way grace is.
+fn with_more_graces(mut inits: Vec<Init>, others: &[String]) -> Vec<Init> {
+    for (k, other) in others.iter().enumerate() {
+        inits.push(Init {
+            name: Box::leak(format!("grace#{}", k + 2).into_boxed_str()),
+            path: other.into(),
+            args: &["--"],
+            pid1_args: &["--"],
+            group_flag: None,
+        });
+    }
+    inits
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -197,16 +212,7 @@ fn main() {
             ) else {
                 usage()
             };
-            let mut inits = inits(grace.into(), floor.into());
-            for (k, other) in args.iter().skip(4).enumerate() {
-                inits.push(Init {
-                    name: Box::leak(format!("grace#{}", k + 2).into_boxed_str()),
-                    path: other.into(),
-                    args: &["--"],
-                    pid1_args: &["--"],
-                    group_flag: None,
-                });
-            }
+            let inits = with_more_graces(inits(grace.into(), floor.into()), &args[4..]);
             match measure::stops_only(&inits, trials) {
                 Ok(modes) => {
                     for (mode, per_init) in ["subreaper", "PID 1"].iter().zip(modes) {
@@ -239,16 +245,7 @@ fn main() {
             ) else {
                 usage()
             };
-            let mut inits = inits(grace.into(), floor.into());
-            for (k, other) in args.iter().skip(5).enumerate() {
-                inits.push(Init {
-                    name: Box::leak(format!("grace#{}", k + 2).into_boxed_str()),
-                    path: other.into(),
-                    args: &["--"],
-                    pid1_args: &["--"],
-                    group_flag: None,
-                });
-            }
+            let inits = with_more_graces(inits(grace.into(), floor.into()), &args[5..]);
             match measure::trees_only(&inits, n, trials) {
                 Ok(modes) => {
                     for (mode, rows) in ["subreaper", "PID 1"].iter().zip(modes) {

@@ -121,19 +121,24 @@ fn trap(args: &[String]) {
     for sig in sigs.forever() {
         let name = signal_name(sig);
         if let Some(path) = &marker {
-            let line = format!("{name} {} {}\n", getpid(), unix_ms());
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path);
-            if let Ok(mut f) = file {
-                let _ = f.write_all(line.as_bytes());
-            }
+            append_marker(path, &name);
         }
         say(&format!("got {name}"));
         if exit_on.contains(&sig) {
             std::process::exit(code);
         }
+    }
+}
+
+/// Appends `SIGX PID UNIX_MS` to the marker file at `path`.
+fn append_marker(path: &str, signal: &str) {
+    let line = format!("{signal} {} {}\n", getpid(), unix_ms());
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path);
+    if let Ok(mut f) = file {
+        let _ = f.write_all(line.as_bytes());
     }
 }
 
@@ -223,14 +228,7 @@ fn trap_all(args: &[String]) {
         let sig = sys::wait_any(&all);
         let name = signal_name(sig);
         if let Some(path) = &marker {
-            let line = format!("{name} {} {}\n", getpid(), unix_ms());
-            if let Ok(mut f) = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-            {
-                let _ = f.write_all(line.as_bytes());
-            }
+            append_marker(path, &name);
         }
         say(&format!("got {name}"));
         if exit_on.contains(&sig) {
@@ -449,14 +447,7 @@ fn handler_forks(args: &[String]) {
         let _ = nix::unistd::write(&w, b"x");
         drop(w);
         sys::wait_any(&[term]);
-        let line = format!("SIGTERM {} {}\n", getpid(), unix_ms());
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(marker);
-        if let Ok(mut f) = file {
-            let _ = f.write_all(line.as_bytes());
-        }
+        append_marker(marker, "SIGTERM");
         std::process::exit(0);
     }
     drop(w);
