@@ -127,8 +127,8 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         let deadline = state.next_deadline().into_iter().chain(look_due);
         source.wait(deadline.min()).map_err(Error::WaitSignal)?;
     };
-    // A look still waiting when the run ended without a pass through the
-    // reaper (it always has one): its line and count all the same.
+    // Every end passes the reaper or a kill, which make a waiting look;
+    // should one still wait, its line and count are written all the same.
     sup.look_now(&state);
 
     if children_left {
@@ -269,10 +269,10 @@ struct Supervisor<'a> {
 /// gets the signal within this of the groups, against grace periods of
 /// seconds.
 ///
-/// What the look finds in a signalled group counts as told only if its
-/// pid was allocated before the signal ([`tree::Births`]): a process the
-/// app forks after the signal (a TERM handler's helper) never got it, and
-/// the drain at the app's exit tells it.
+/// What the look finds in a signalled group counts as told only if it was
+/// born before the signal (by its start time and pid, [`tree::Births`]): a
+/// process the app forks after the signal (a TERM handler's helper) never
+/// got it, and the drain at its command's exit tells it.
 const LOOK_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// A stop's look, waiting.
@@ -450,37 +450,33 @@ impl Supervisor<'_> {
             self.log_stopping(sig, targets.len(), Some(targets.len()), state);
             return;
         }
-        if !self.orphans_come {
-            // Not a subreaper: what escaped the groups leaves grace's
-            // subtree for the host's init as soon as its parent exits,
-            // which the app may do the moment it hears. So the look comes
-            // first (everything found in a group counts as told), and the
-            // groups hear right after it.
-            self.look = Some(Look {
-                signal: sig,
-                due: Instant::now(),
-                births: None,
-                whole: false,
-                groups: self.living().collect(),
-                reaped: 0,
-            });
-            self.look_now(state);
-            for &target in &targets {
-                tree::send(target, sig);
-            }
-            return;
-        }
         // Read before the signal: a process forked between this reading
         // and the signal may be taken for one forked after it and told
         // again by the drain, never the other way round (told by nobody).
+        // Not read without a subreaper: the look then comes first (below),
+        // and everything it finds in a group counts as told.
         let tick = tree::tick_now();
-        let before = self.last_pid.read();
+        let before = self.orphans_come.then(|| self.last_pid.read()).flatten();
         let births = before.map(|before| tree::Births { before, tick });
         // As PID 1 of a container, the stop concerns every process in the
         // namespace: one kill(-1) reaches them all at once (never grace),
         // the groups and what escaped them alike. Only with the reading
         // above can the look tell what was forked after it.
         let whole = self.scope == Scope::Namespace && before.is_some();
+        self.look = Some(Look {
+            signal: sig,
+            due: Instant::now() + LOOK_DELAY,
+            births,
+            whole,
+            groups: self.living().collect(),
+            reaped: 0,
+        });
+        if !self.orphans_come {
+            // Not a subreaper: what escaped the groups leaves grace's
+            // subtree for the host's init as soon as its parent exits,
+            // which the app may do the moment it hears: the look first.
+            self.look_now(state);
+        }
         // The groups first: the apps hear of the stop before grace spends
         // any time looking for the rest. Their SIGCONT comes with the look:
         // a stopped process then handles the signal up to LOOK_DELAY later,
@@ -494,18 +490,9 @@ impl Supervisor<'_> {
                 tree::send(target, sig);
             }
         }
-        let look = Look {
-            signal: sig,
-            due: Instant::now() + LOOK_DELAY,
-            births,
-            whole,
-            groups: self.living().collect(),
-            reaped: 0,
-        };
-        self.look = Some(look);
         if births.is_none() {
             // No way to tell later births apart: look at once, as close to
-            // the signal as can be.
+            // the signal as can be (a no-op after the look above).
             self.look_now(state);
         }
     }
