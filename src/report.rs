@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use nix::unistd::Pid;
 
+use crate::logging::{self, Value};
 use crate::machine::{Ended, Reason};
 use crate::signals::Signal;
 
@@ -160,18 +161,7 @@ impl Report {
         };
         let now = Instant::now();
         let main_status = status.as_deref().unwrap_or("not reaped");
-        let forwarded = self
-            .forwarded
-            .iter()
-            .fold(String::new(), |mut out, (s, n)| {
-                let sep = if out.is_empty() { "" } else { "," };
-                let _ = if *n > 1 {
-                    write!(out, "{sep}{s}x{n}")
-                } else {
-                    write!(out, "{sep}{s}")
-                };
-                out
-            });
+        let forwarded = self.forwarded_list();
         let killed_names = names(&self.killed);
         let more = self.killed.len().saturating_sub(NAMED);
         let run_ms = millis(
@@ -208,29 +198,49 @@ impl Report {
                 self.survivors.len()
             );
         }
-        tracing::info!(
-            event = "shutdown",
-            reason = %reason,
-            forwarded = forwarded.as_str(),
-            commands = self.given,
-            main_pid = main.as_raw(),
-            main_status,
-            main_runtime_ms = run_ms,
-            stop_to_exit_ms = stop_ms,
-            // Numbers stay numbers in JSON; a count grace could not know is
-            // left out and named in `unknown`, never written as 0.
-            told = self.told,
-            killed = killed.0,
-            unknown = unknown,
-            killed_pids = killed_names.as_str(),
-            killed_more = more,
-            survivors = self.survivors.len(),
-            survivor_pids = names(&self.survivors).as_str(),
-            orphans_reaped = self.orphans,
-            logs_dropped = crate::logging::dropped(),
-            exit_code = code,
-            "{message}"
+        let reason = reason.to_string();
+        logging::line(
+            tracing::Level::INFO,
+            &message,
+            &[
+                ("event", Value::Str("shutdown")),
+                ("reason", Value::Str(&reason)),
+                ("forwarded", Value::Str(&forwarded)),
+                ("commands", self.given.into()),
+                ("main_pid", Value::Int(main.as_raw().into())),
+                ("main_status", Value::Str(main_status)),
+                ("main_runtime_ms", Value::Num(run_ms)),
+                ("stop_to_exit_ms", Value::Num(stop_ms)),
+                // Numbers stay numbers in JSON; a count grace could not
+                // know is left out and named in `unknown`, never written
+                // as 0.
+                ("told", self.told.into()),
+                ("killed", killed.0.into()),
+                ("unknown", unknown.map_or(Value::Absent, Value::Str)),
+                ("killed_pids", Value::Str(&killed_names)),
+                ("killed_more", more.into()),
+                ("survivors", self.survivors.len().into()),
+                ("survivor_pids", Value::Str(&names(&self.survivors))),
+                ("orphans_reaped", Value::Num(self.orphans.into())),
+                ("logs_dropped", Value::Num(logging::dropped())),
+                ("exit_code", Value::Num(code.into())),
+            ],
         );
+    }
+
+    /// `SIGTERMx2,SIGINT`: the signals forwarded, with their counts.
+    fn forwarded_list(&self) -> String {
+        self.forwarded
+            .iter()
+            .fold(String::new(), |mut out, (s, n)| {
+                let sep = if out.is_empty() { "" } else { "," };
+                let _ = if *n > 1 {
+                    write!(out, "{sep}{s}x{n}")
+                } else {
+                    write!(out, "{sep}{s}")
+                };
+                out
+            })
     }
 
     /// The end of a run without a stop: every command exited and left

@@ -11,6 +11,7 @@ use nix::unistd::{Pid, getppid};
 
 use crate::config::{Config, Target};
 use crate::error::Error;
+use crate::logging::Value;
 use crate::machine::{Action, Event, Phase, State, step};
 use crate::report::{self, Count, Report, millis};
 use crate::signals::{Inherited, Signal, SignalSource};
@@ -597,15 +598,24 @@ impl Supervisor<'_> {
         let kill_in_ms = state
             .kill_at
             .map_or(0, |k| millis(k.saturating_duration_since(Instant::now())));
-        tracing::info!(
-            reason = %report::reason(state.stop),
-            forwarded = %sig,
-            to = if group { "group" } else { "child" },
-            pid = self.pids.first().map_or(0, |p| p.as_raw()),
-            commands,
-            processes = %Count(told),
-            kill_in_ms,
-            "stopping"
+        let reason = report::reason(state.stop);
+        let forwarded = sig.to_string();
+        logging::line(
+            tracing::Level::INFO,
+            "stopping",
+            &[
+                ("reason", Value::Str(&reason)),
+                ("forwarded", Value::Str(&forwarded)),
+                ("to", Value::Str(if group { "group" } else { "child" })),
+                (
+                    "pid",
+                    Value::Int(self.pids.first().map_or(0, |p| p.as_raw()).into()),
+                ),
+                ("commands", commands.into()),
+                // "unknown" when /proc could not list the tree.
+                ("processes", told.map_or(Value::Str("unknown"), Value::from)),
+                ("kill_in_ms", Value::Num(kill_in_ms)),
+            ],
         );
     }
 
