@@ -175,6 +175,38 @@ const SMOKE: Scale = Scale {
     cost_sizes: &[100, 300],
 };
 
+/// Each init's binary copied afresh into one scratch directory, run from
+/// there: so that every binary's pages in the page cache are as new as
+/// every other's, as after an image is unpacked. A binary's older cached
+/// pages made its exit slower here: the same tini-static took 59 µs from
+/// its exit to the end of its output run from /usr/bin and 33 µs from a
+/// copy made a minute before (grace: 80 and 60 µs), which would put the
+/// age of each file in the page cache into every stop figure.
+struct Fresh {
+    dir: PathBuf,
+}
+
+impl Fresh {
+    fn copy(inits: &mut [Init]) -> Result<Fresh, String> {
+        let dir = std::env::temp_dir().join(format!("grace-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let fresh = Fresh { dir };
+        for init in inits.iter_mut() {
+            let to = fresh.dir.join(init.name);
+            std::fs::copy(&init.path, &to)
+                .map_err(|e| format!("copying {}: {e}", init.path.display()))?;
+            init.path = to;
+        }
+        Ok(fresh)
+    }
+}
+
+impl Drop for Fresh {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 fn usage() -> ! {
     eprintln!(
         "usage: grace-bench run --grace PATH --floor PATH --out FILE [--smoke] | grace-bench stops GRACE FLOOR TRIALS [GRACE...] | grace-bench trees GRACE FLOOR N TRIALS [GRACE...] | grace-bench app MODE..."
@@ -199,7 +231,7 @@ fn with_more_graces(mut inits: Vec<Init>, others: &[String]) -> Vec<Init> {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
+    let result = match args.first().map(String::as_str) {
         Some("app") => app::main(&args[1..]),
         // Stop latencies alone, for working on the stop path, with more
         // builds of grace side by side if given:
@@ -213,26 +245,7 @@ fn main() {
                 usage()
             };
             let inits = with_more_graces(inits(grace.into(), floor.into()), &args[4..]);
-            match measure::stops_only(&inits, trials) {
-                Ok(modes) => {
-                    for (mode, per_init) in ["subreaper", "PID 1"].iter().zip(modes) {
-                        for (i, xs) in inits.iter().zip(per_init) {
-                            println!(
-                                "{mode:9} {:12} p50 {:.3} ms p90 {:.3} ms p99 {:.3} ms max {:.3} ms",
-                                i.name,
-                                stats::median(&xs),
-                                stats::percentile(&xs, 90.0),
-                                stats::p99(&xs),
-                                stats::percentile(&xs, 100.0)
-                            );
-                        }
-                    }
-                }
-                Err(e) => {
-                    eprintln!("grace-bench: {e}");
-                    std::process::exit(1);
-                }
-            }
+            stops(inits, trials)
         }
         // Big-tree stops alone, likewise:
         // grace-bench trees GRACE FLOOR N TRIALS [OTHER-GRACE...]
@@ -246,23 +259,7 @@ fn main() {
                 usage()
             };
             let inits = with_more_graces(inits(grace.into(), floor.into()), &args[5..]);
-            match measure::trees_only(&inits, n, trials) {
-                Ok(modes) => {
-                    for (mode, rows) in ["subreaper", "PID 1"].iter().zip(modes) {
-                        for (name, xs) in rows {
-                            println!(
-                                "{mode:9} {name:24} median {:8.1} ms max {:8.1} ms",
-                                stats::median(&xs),
-                                stats::percentile(&xs, 100.0)
-                            );
-                        }
-                    }
-                }
-                Err(e) => {
-                    eprintln!("grace-bench: {e}");
-                    std::process::exit(1);
-                }
-            }
+            trees(inits, n, trials)
         }
         Some("run") => {
             let mut grace = None;
@@ -282,29 +279,60 @@ fn main() {
             let (Some(grace), Some(floor), Some(out)) = (grace, floor, out) else {
                 usage()
             };
-            let inits = inits(grace, floor);
-            for i in &inits {
-                if !i.path.is_file() {
-                    eprintln!("grace-bench: {} not found at {}", i.name, i.path.display());
-                    std::process::exit(1);
-                }
-            }
-            match measure::all(&inits, scale) {
-                Ok(results) => {
-                    let text = report::markdown(&inits, scale, &results);
-                    if let Err(e) = std::fs::write(&out, &text) {
-                        eprintln!("grace-bench: {}: {e}", out.display());
-                        std::process::exit(1);
-                    }
-                    print!("{}", report::summary(&inits, &results));
-                    eprintln!("grace-bench: wrote {}", out.display());
-                }
-                Err(e) => {
-                    eprintln!("grace-bench: a measurement failed: {e}");
-                    std::process::exit(1);
-                }
-            }
+            run(inits(grace, floor), scale, &out)
         }
         _ => usage(),
+    };
+    if let Err(e) = result {
+        eprintln!("grace-bench: {e}");
+        std::process::exit(1);
     }
+}
+
+fn stops(mut inits: Vec<Init>, trials: usize) -> Result<(), String> {
+    let _fresh = Fresh::copy(&mut inits)?;
+    let modes = measure::stops_only(&inits, trials)?;
+    for (mode, per_init) in ["subreaper", "PID 1"].iter().zip(modes) {
+        for (i, xs) in inits.iter().zip(per_init) {
+            println!(
+                "{mode:9} {:12} p50 {:.3} ms p90 {:.3} ms p99 {:.3} ms max {:.3} ms",
+                i.name,
+                stats::median(&xs),
+                stats::percentile(&xs, 90.0),
+                stats::p99(&xs),
+                stats::percentile(&xs, 100.0)
+            );
+        }
+    }
+    Ok(())
+}
+
+fn trees(mut inits: Vec<Init>, n: usize, trials: usize) -> Result<(), String> {
+    let _fresh = Fresh::copy(&mut inits)?;
+    let modes = measure::trees_only(&inits, n, trials)?;
+    for (mode, rows) in ["subreaper", "PID 1"].iter().zip(modes) {
+        for (name, xs) in rows {
+            println!(
+                "{mode:9} {name:24} median {:8.1} ms max {:8.1} ms",
+                stats::median(&xs),
+                stats::percentile(&xs, 100.0)
+            );
+        }
+    }
+    Ok(())
+}
+
+fn run(mut inits: Vec<Init>, scale: Scale, out: &std::path::Path) -> Result<(), String> {
+    for i in &inits {
+        if !i.path.is_file() {
+            return Err(format!("{} not found at {}", i.name, i.path.display()));
+        }
+    }
+    let _fresh = Fresh::copy(&mut inits)?;
+    let results = measure::all(&inits, scale).map_err(|e| format!("a measurement failed: {e}"))?;
+    let text = report::markdown(&inits, scale, &results);
+    std::fs::write(out, &text).map_err(|e| format!("{}: {e}", out.display()))?;
+    print!("{}", report::summary(&inits, &results));
+    eprintln!("grace-bench: wrote {}", out.display());
+    Ok(())
 }
