@@ -134,6 +134,65 @@ fn parse_target(text: &str) -> Result<Target, String> {
 }
 
 impl Cli {
+    /// grace's own command line and environment, parsed.
+    ///
+    /// The usual form, `grace -- COMMAND...` or `grace COMMAND...` with no
+    /// option and no `GRACE_*` variable set (an image's
+    /// `ENTRYPOINT ["/grace", "--"]`), is read without clap: building,
+    /// matching and dropping clap's command took 260 µs of grace's start-up
+    /// here (musl's allocator maps and unmaps some 20 times for it), more
+    /// than all the rest of grace's start-up. Everything else goes to clap.
+    /// The test `the_usual_form_reads_as_clap_reads_it` keeps the two in step.
+    pub fn from_env() -> Result<Cli, clap::Error> {
+        use std::os::unix::ffi::OsStrExt as _;
+        let args: Vec<OsString> = std::env::args_os().collect();
+        // Every option's variable starts so (a test checks); any such
+        // variable, even one grace does not read, goes to clap.
+        let configured =
+            std::env::vars_os().any(|(name, _)| name.as_bytes().starts_with(b"GRACE_"));
+        match Cli::usual(&args, configured) {
+            Some(cli) => Ok(cli),
+            None => Cli::try_parse_from(args),
+        }
+    }
+
+    /// The usual form with every option at its default, if `args` (with
+    /// grace's own name first) is that form and nothing is `configured`.
+    fn usual(args: &[OsString], configured: bool) -> Option<Cli> {
+        use std::os::unix::ffi::OsStrExt as _;
+        if configured {
+            return None;
+        }
+        let first = args.get(1)?.as_bytes();
+        let command = if first == b"--" {
+            args.get(2..)?
+        } else if first.starts_with(b"-") {
+            return None;
+        } else {
+            &args[1..]
+        };
+        if command.is_empty() {
+            return None;
+        }
+        Some(Cli {
+            grace_period: Duration::from_secs(8),
+            stop_delay: Duration::ZERO,
+            forward_to: Target::Group,
+            stop_signal: None,
+            map_signal: Vec::new(),
+            clean_stop_exit_zero: false,
+            exit_code_map: Vec::new(),
+            parent_death_stop: false,
+            keep_going: false,
+            separator: OsString::from(":::"),
+            log_level: None,
+            log_format: Format::Text,
+            verbose: 0,
+            quiet: 0,
+            command: command.to_vec(),
+        })
+    }
+
     /// The log level from -v/-q, else `--log-level`/`GRACE_LOG`, else info.
     #[must_use]
     pub fn log_level(&self) -> Level {
@@ -240,6 +299,57 @@ mod tests {
             .iter()
             .map(|s| s.to_str().expect("utf-8 in test"))
             .collect()
+    }
+
+    #[test]
+    fn the_usual_form_reads_as_clap_reads_it() {
+        for args in [
+            &["--", "app", "-v", "--grace-period", "1s"][..],
+            &["app", "arg"],
+            &["--", "a", ":::", "b"],
+            &["--", "--"],
+            &["--", "-"],
+            &[""],
+            &[":::", "x"],
+        ] {
+            let argv: Vec<OsString> = std::iter::once("grace")
+                .chain(args.iter().copied())
+                .map(OsString::from)
+                .collect();
+            let usual = Cli::usual(&argv, false).expect("the usual form");
+            let clap = Cli::try_parse_from(&argv).expect("parses");
+            assert_eq!(format!("{usual:?}"), format!("{clap:?}"), "{args:?}");
+            assert!(Cli::usual(&argv, true).is_none(), "configured: clap's");
+        }
+        for args in [
+            &["-v", "app"][..],
+            &["--grace-period", "3", "app"],
+            &["--"],
+            &[],
+            &["-", "app"],
+        ] {
+            let argv: Vec<OsString> = std::iter::once("grace")
+                .chain(args.iter().copied())
+                .map(OsString::from)
+                .collect();
+            assert!(Cli::usual(&argv, false).is_none(), "{args:?}: clap's");
+        }
+    }
+
+    #[test]
+    fn every_option_reads_a_grace_variable() {
+        use clap::CommandFactory as _;
+        for arg in Cli::command().get_arguments() {
+            let id = arg.get_id().as_str();
+            if ["command", "verbose", "quiet", "help", "version"].contains(&id) {
+                continue;
+            }
+            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+            assert!(
+                env.as_deref().is_some_and(|e| e.starts_with("GRACE_")),
+                "{id}: {env:?}"
+            );
+        }
     }
 
     #[test]
