@@ -557,7 +557,11 @@ const METHOD: &str = "## Method and caveats
   the same run, on the same machine, with the same app (the driver itself in
   `app` mode), so the numbers compare; absolute values depend on the machine.
 - grace is the static musl release binary (`tests/static-build.sh`); tini,
-  tini-static, dumb-init and catatonit are Debian's packages. When not PID 1,
+  tini-static, dumb-init and catatonit are Debian's packages. Each binary
+  (the floor's too) is copied into one scratch directory at the start of
+  the run and run from there, so that all are as new in the page cache as
+  after an image is unpacked: the same tini-static took 59 µs from its
+  exit to the end of its output from /usr/bin and 33 µs from a fresh copy. When not PID 1,
   tini runs with `-s` (a subreaper, like grace and catatonit; dumb-init has no
   such mode).
 - Placement: each init (and bare `/bin/true`, and the floor) has a cgroup of
@@ -632,21 +636,28 @@ const METHOD: &str = "## Method and caveats
     cold read); the group `kill`, 12-14 µs, most of it waking the app,
     which every init pays; then `waitpid` and back to sleep, 1 µs. After
     the app's exit: the reaping `waitpid`, 11 µs (every init pays it), the
-    two log lines, about 7 and 5 µs with their formatting, and
-    `exit_group`. On this VM the kernel mostly queues the woken app on
-    grace's own CPU, so what grace does between its signal and its sleep
-    delays the app's exit one for one. The p99 tail of a stop is mostly the
-    app's own exit now and then taking 1-4 ms, which every init waits for
-    alike. So grace's stop is some 20 µs of its own behind the leanest
-    peer's: the `ns_last_pid` read (the only way to know the pid counter;
-    without it a helper the app's TERM handler starts could be counted as
-    told and never hear of the stop) and the two log lines with the
-    report. On this VM the median gap came out at 6-9% in runs of the stop
-    alone (`grace-bench stops`, 400-1,500 trials) and at 17-32% in the full
-    runs, a difference not explained yet (the full run interleaves the
-    host placement and follows the start-up and signal phases). The 5%
-    target needs at least the lines rendered without tracing's dispatch
-    and `core::fmt`, which this grace does not do.
+    two log lines, and `exit_group`. On this VM the kernel mostly queues
+    the woken app on grace's own CPU, so what grace does between its
+    signal and its sleep delays the app's exit one for one. The p99 tail
+    of a stop is mostly the app's own exit now and then taking 1-4 ms,
+    which every init waits for alike. Traced with `perf` (sched, syscall,
+    IPI and TLB tracepoints) against tini-static, grace's gap had three
+    parts: (1) the two log lines, some 20 µs through tracing's dispatch
+    and `core::fmt`; they are now written directly (`logging::line`),
+    3.7 and 3.2 µs measured inside grace; (2) the `ns_last_pid` read,
+    about 5 µs, which stays (without it a helper the app's TERM handler
+    starts could be counted as told and never hear of the stop); (3) its
+    exit: grace spawns with `posix_spawn`, whose child runs on grace's
+    address space until its exec, mostly on the other CPU; since Linux
+    6.12 that CPU stays in the address space's CPU mask until a TLB
+    flush, so the exit's flush sends it an IPI: in 99% of grace's exits
+    and the floor's (which spawns the same way), in under 1% of
+    tini-static's, about 15 µs on this VM (on bare metal a few µs).
+    Spawning with `fork` avoids it (23% of exits with an IPI) at some
+    130 µs more at start-up; forcing the flush at start-up (unmapping a
+    page table of its own) costs 28 µs there to save 13 at the stop:
+    neither is taken. The binaries' page-cache age was a fourth part,
+    now equal for all (see the fresh copies above).
   - A big stop's CPU time is mostly the kernel's, charged to grace because
     grace reaps: `perf` on a 10,000-process stop as PID 1 (with the look
     made at once, reading every process's `stat`) put half of grace's CPU
@@ -654,16 +665,19 @@ const METHOD: &str = "## Method and caveats
     15% in RCU callbacks freeing dentries: every /proc entry a look opens
     (`/proc/PID`, its `stat`) must be invalidated when that process is
     reaped, where a process nobody looked at is reaped cheaply.
-  - Start-up: grace parses its command line with clap and sets up tracing;
-    under musl's allocator that is some 25 `mmap`/`munmap` calls, and Rust's
-    runtime adds about 8 system calls (stdio check, SIGPIPE, the stack
-    overflow handler) before `main`. grace's own work is about a dozen
-    calls: the signal mask, subreaper, terminal check, spawn, chdir, closing
-    inherited descriptors. grace starts the app with `posix_spawn` (a
-    vfork: no page tables copied); tini, dumb-init and catatonit `fork`.
-    How much that weighs depends on the VM: on one machine of this kind
-    grace's overhead was 0.91x the best peer's, on another 0.52x, each
-    run with all five interleaved.
+  - Start-up: grace reads the usual command line (`grace -- COMMAND`, no
+    option, no `GRACE_*` variable) itself, and anything else with clap:
+    clap's parse took 260 µs of grace's start-up on this VM (musl's
+    allocator mapped and unmapped some 20 times for it), which had made
+    grace's overhead 1.37x tini-static's; without it, 8 `mmap` and 2
+    `munmap` are left in a whole `grace -- /bin/true`. A command line with
+    options pays clap's cost again. Rust's runtime adds about 8 system
+    calls (stdio check, SIGPIPE, the stack overflow handler) before
+    `main`; grace's own work is about a dozen calls: the signal mask,
+    subreaper, terminal check, spawn, chdir, closing inherited
+    descriptors. grace starts the app with `posix_spawn` (a vfork: no page
+    tables copied; a `fork` build measured 108 µs slower at start-up);
+    tini, dumb-init and catatonit `fork`.
   - Signal latency: grace waits in `sigtimedwait` like tini and dumb-init,
     and a forwarded signal costs it three system calls (`sigtimedwait`,
     `kill`, `waitpid`), with nothing allocated in between; dumb-init makes
