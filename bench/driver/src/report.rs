@@ -597,7 +597,13 @@ const METHOD: &str = "## Method and caveats
   reaping verdict together with it.
 - Signal and stop latency trials go round-robin over the inits (all five
   apps run at once for the signal trials), like the start-up rounds, so no
-  init is measured only while the machine is warming up or busy.
+  init is measured only while the machine is warming up or busy, and each
+  round starts with the next init, so that none is always first: the
+  first stop after a change of placement (cgroup, host) ran 23 µs slower
+  at the median than the same binary last in its round (as PID 1, 47 µs),
+  and grace, first in every round until then, paid that in every full run
+  (it was most of the difference between the full runs and
+  `grace-bench stops`, which measured one placement).
 - Scale: tini and catatonit run with `-g` there (the child's group, as
   grace and dumb-init do by default), or the tree never hears of the stop.
   Before each trial the driver waits until the last trial's processes are
@@ -657,7 +663,8 @@ const METHOD: &str = "## Method and caveats
     130 µs more at start-up; forcing the flush at start-up (unmapping a
     page table of its own) costs 28 µs there to save 13 at the stop:
     neither is taken. The binaries' page-cache age was a fourth part,
-    now equal for all (see the fresh copies above).
+    now equal for all (see the fresh copies above), and grace's place in
+    each round a fifth (see the round-robin above).
   - A big stop's CPU time is mostly the kernel's, charged to grace because
     grace reaps: `perf` on a 10,000-process stop as PID 1 (with the look
     made at once, reading every process's `stat`) put half of grace's CPU
