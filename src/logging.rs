@@ -5,7 +5,7 @@
 //! interleave with the app's output mid-line. No timestamps: the runtime
 //! adds them. A small subscriber of our own ([`Lines`]) instead of
 //! tracing-subscriber keeps the static binary small. The stop's own lines
-//! skip tracing altogether ([`line`]): they lie on the path between the
+//! skip tracing altogether ([`line()`]): they lie on the path between the
 //! app's exit and grace's.
 //!
 //! Writing never blocks and never signals: a log reader that stalls (a
@@ -108,10 +108,10 @@ pub fn init(level: Level, format: Format) {
     }
 }
 
-/// The logger [`init`] set up, for tracing's events and for [`line`].
+/// The logger [`init`] set up, for tracing's events and for [`line()`].
 static LOG: OnceLock<Lines> = OnceLock::new();
 
-/// A value of a field of [`line`].
+/// A value of a field of [`line()`].
 #[derive(Clone, Copy, Debug)]
 pub enum Value<'a> {
     Str(&'a str),
@@ -148,7 +148,7 @@ pub fn line(level: tracing::Level, message: &str, fields: &[(&str, Value<'_>)]) 
     log.write_with(|format, bufs| render_line(format, level, message, fields, bufs));
 }
 
-/// Renders [`line`]'s line into `bufs.line`.
+/// Renders [`line()`]'s line into `bufs.line`.
 fn render_line(
     format: Format,
     level: tracing::Level,
