@@ -4,6 +4,7 @@
 //! the image's ENTRYPOINT. Usage errors are one line and exit 125.
 
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt as _;
 use std::time::Duration;
 
 use clap::{ArgAction, Parser};
@@ -144,7 +145,6 @@ impl Cli {
     /// than all the rest of grace's start-up. Everything else goes to clap.
     /// The test `the_usual_form_reads_as_clap_reads_it` keeps the two in step.
     pub fn from_env() -> Result<Cli, clap::Error> {
-        use std::os::unix::ffi::OsStrExt as _;
         let args: Vec<OsString> = std::env::args_os().collect();
         // Every option's variable starts so (a test checks); any such
         // variable, even one grace does not read, goes to clap.
@@ -159,7 +159,6 @@ impl Cli {
     /// The usual form with every option at its default, if `args` (with
     /// grace's own name first) is that form and nothing is `configured`.
     fn usual(args: &[OsString], configured: bool) -> Option<Cli> {
-        use std::os::unix::ffi::OsStrExt as _;
         if configured {
             return None;
         }

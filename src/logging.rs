@@ -118,6 +118,8 @@ pub enum Value<'a> {
     Num(u64),
     Int(i64),
     Bool(bool),
+    /// Written as it is, unquoted in JSON too (a number already rendered).
+    Bare(&'a str),
     /// Left out of the line: a count grace could not know is never
     /// written as 0.
     Absent,
@@ -476,7 +478,7 @@ impl Fields {
 /// Appends `value` as it is, unquoted.
 fn push_bare(out: &mut String, value: Value<'_>) {
     match value {
-        Value::Str(text) => out.push_str(text),
+        Value::Str(text) | Value::Bare(text) => out.push_str(text),
         Value::Num(n) => push_decimal(out, n),
         Value::Int(n) => {
             if n < 0 {
@@ -539,12 +541,7 @@ impl Visit for Fields {
         let mut text = std::mem::take(&mut self.value);
         text.clear();
         let _ = write!(text, "{sign}{whole}.{millionths:06}");
-        if field.name() == "message" {
-            self.message.push_str(&text);
-        } else {
-            self.key(field.name());
-            self.rest.push_str(&text);
-        }
+        self.field(field, Value::Bare(&text));
         self.value = text;
     }
 

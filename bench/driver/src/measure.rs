@@ -352,6 +352,14 @@ pub fn trees_only(inits: &[Init], n: usize, trials: usize) -> R<Vec<Vec<Samples>
 
 /// `trials` rounds; in each, one trial per placement and init, in turn.
 /// Per placement, per init, its samples.
+/// The order of round `round` over `len` inits: each round starts with
+/// the next one. The first trial after a change of placement ran 23 µs
+/// (as PID 1, 47 µs) slower at the median than the same binary last in
+/// its round, and grace, always first before this, paid it in every run.
+fn rotation(round: usize, len: usize) -> impl Iterator<Item = usize> {
+    (0..len).map(move |k| (round + k) % len)
+}
+
 fn round_robin_at<T>(
     inits: &[Init],
     groups: Option<&Groups>,
@@ -365,12 +373,7 @@ fn round_robin_at<T>(
         .collect();
     for trial in 0..trials {
         for (&w, per_init) in wheres.iter().zip(out.iter_mut()) {
-            // Each round starts with the next init: the first trial after
-            // a change of placement ran 23 µs (PID 1: 47 µs) slower at the
-            // median than the same binary last in the round, and grace,
-            // always first, paid it in every full run before this.
-            for k in 0..inits.len() {
-                let n = (trial + k) % inits.len();
+            for n in rotation(trial, inits.len()) {
                 let at = place(groups, w, Some(n));
                 let init = &inits[n];
                 per_init[n].push(f(init, at).map_err(|e| format!("{}: {e}", init.name))?);
@@ -539,9 +542,7 @@ fn startup(
     let mut samples = vec![vec![Vec::with_capacity(runs); cmds.len()]; wheres.len()];
     for round in 0..runs + runs / 10 {
         for (&w, per_cmd) in wheres.iter().zip(samples.iter_mut()) {
-            // Rotated like `round_robin_at`: no command always first.
-            for k in 0..cmds.len() {
-                let n = (round + k) % cmds.len();
+            for n in rotation(round, cmds.len()) {
                 let (argv, out) = (&cmds[n], &mut per_cmd[n]);
                 let (prog, args) = argv
                     .split_first()
@@ -602,9 +603,7 @@ fn signal_latency(
     let mut runs = start_all(inits, groups, w, "usr1")?;
     let mut out = vec![Vec::with_capacity(trials); inits.len()];
     for trial in 0..trials {
-        // Rotated like `round_robin_at`: no init always first.
-        for k in 0..inits.len() {
-            let n = (trial + k) % inits.len();
+        for n in rotation(trial, inits.len()) {
             let (run, samples, init) = (&mut runs[n], &mut out[n], &inits[n]);
             let t0 = now_ns();
             kill(run.pid(), Signal::SIGUSR1).map_err(|e| format!("{}: kill: {e}", init.name))?;
