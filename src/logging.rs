@@ -649,6 +649,7 @@ mod tests {
                 i = -2i64,
                 least = i64::MIN,
                 zero = 0u64,
+                nil = 0i64,
                 b = true,
                 s = "a b",
                 e = "",
@@ -663,6 +664,7 @@ mod tests {
             ("i", Value::Int(-2)),
             ("least", Value::Int(i64::MIN)),
             ("zero", Value::Num(0)),
+            ("nil", Value::Int(0)),
             ("b", Value::Bool(true)),
             ("gone", Value::Absent),
             ("s", Value::Str("a b")),
@@ -685,7 +687,7 @@ mod tests {
         assert_eq!(
             bufs.line,
             "grace: m event=shutdown n=3 big=18446744073709551615 i=-2 \
-             least=-9223372036854775808 zero=0 b=true s=\"a b\" e=\"\" t=\"x=y\"\n"
+             least=-9223372036854775808 zero=0 nil=0 b=true s=\"a b\" e=\"\" t=\"x=y\"\n"
         );
     }
 

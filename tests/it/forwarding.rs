@@ -141,6 +141,7 @@ fn child_mode_reaches_only_the_child() {
             run.seen
         );
         assert_eq!(marker(&m).len(), 1, "{:?}", marker(&m));
+        assert!(run.stderr().contains(" to=child "), "{}", run.stderr());
     }
 }
 

@@ -41,6 +41,7 @@ fn setsid_daemon_runs_its_handler_at_a_stop() {
             }
         }
         assert!(run.stderr().contains("processes=2"), "{}", run.stderr());
+        assert!(run.stderr().contains(" to=group "), "{}", run.stderr());
     }
 }
 
