@@ -59,6 +59,8 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         last_pid: tree::LastPid::open(),
         settled: None,
         orphans_come,
+        // After the spawn: made while the app starts, not before.
+        flush_ahead: crate::sys::FlushAhead::prepare(),
     };
     let mut state = State::new(sup.pids.len());
     // Allocated once: a heap allocation in the loop would cost musl's
@@ -255,6 +257,8 @@ struct Supervisor<'a> {
     /// Orphans of the subtree come to grace (PID 1, or a subreaper): a
     /// look may wait, what escaped stays below grace meanwhile.
     orphans_come: bool,
+    /// Freed once the stop signal is out ([`crate::sys::FlushAhead`]).
+    flush_ahead: Option<crate::sys::FlushAhead>,
 }
 
 /// How long the stop's look for what the stop signal did not reach (the
@@ -448,6 +452,7 @@ impl Supervisor<'_> {
                 self.told_pids.insert(Pid::from_raw(target));
             }
             self.report.add_told(Some(targets.len()));
+            self.flush_ahead();
             self.log_stopping(sig, targets.len(), Some(targets.len()), state);
             return;
         }
@@ -495,6 +500,15 @@ impl Supervisor<'_> {
             // No way to tell later births apart: look at once, as close to
             // the signal as can be (a no-op after the look above).
             self.look_now(state);
+        }
+        self.flush_ahead();
+    }
+
+    /// Frees the page table kept for the stop, while the app handles its
+    /// signal: grace's exit then has no other CPU to wait for.
+    fn flush_ahead(&mut self) {
+        if let Some(flush) = self.flush_ahead.take() {
+            flush.release();
         }
     }
 

@@ -464,6 +464,110 @@ pub fn exit_now(code: u8) -> ! {
     unsafe { libc::_exit(i32::from(code)) }
 }
 
+/// What one page table maps on `x86_64`: 512 pages of 4 KiB.
+#[cfg(target_arch = "x86_64")]
+const TABLE_SPAN: usize = 2 << 20;
+
+/// A page table of grace's own, made at start-up and freed when the stop
+/// signal has gone out, so that grace's exit, after the app's, need not
+/// wait for other CPUs (`x86_64` only; elsewhere [`FlushAhead::prepare`]
+/// makes none).
+///
+/// Freeing a page table makes the kernel flush the TLB of every CPU it
+/// still counts as using grace's memory, with an IPI to each, and a CPU
+/// that has moved on to other memory leaves the count then. Since Linux
+/// 6.12, x86 keeps a CPU counted until such a flush reaches it: the CPU
+/// that ran `posix_spawn`'s child (which runs on grace's memory until its
+/// exec), and in a long-lived container every CPU grace woke on since.
+/// Grace's exit frees its page tables, so without this it waits there,
+/// after the app has gone and before the runtime sees the container end,
+/// for every such CPU: 20-odd µs on a 2-vCPU VM whose other CPU was
+/// halted, the largest part of grace's stop over tini-static's (see
+/// BENCHMARKS.md). Freed just after the stop signal instead, the same IPIs
+/// overlap the app's handling of that signal.
+///
+/// Costs three system calls and a page fault at start-up, one `munmap`
+/// at the stop, and 2 MiB of address space (no memory: one page of it is
+/// readable, and reads as the kernel's shared zero page). Best effort:
+/// where a call fails there is no page table, and only timing changes.
+#[derive(Debug)]
+pub struct FlushAhead {
+    /// The start of the 2 MiB range the page table maps, which nothing
+    /// else can be mapped into while grace holds it.
+    #[cfg(target_arch = "x86_64")]
+    at: usize,
+}
+
+impl FlushAhead {
+    /// Makes the page table: maps twice its span inaccessible, keeps the
+    /// aligned span inside, and reads one page of it (made readable on
+    /// its own, so that the kernel cannot map the span as one huge page,
+    /// which would take no page table of its own).
+    #[cfg(target_arch = "x86_64")]
+    #[allow(unsafe_code)]
+    #[must_use]
+    pub fn prepare() -> Option<FlushAhead> {
+        const PAGE: usize = 4096;
+        // SAFETY: a new private anonymous mapping at an address the kernel
+        // picks: it overlaps nothing of ours, and nothing refers to it.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                2 * TABLE_SPAN,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return None;
+        }
+        let start = base as usize;
+        let at = start.next_multiple_of(TABLE_SPAN);
+        let end = start + 2 * TABLE_SPAN;
+        // Both ends outside the aligned span back; failing, they stay.
+        for (from, to) in [(start, at), (at + TABLE_SPAN, end)] {
+            if to > from {
+                // SAFETY: part of the mapping made above, outside the span
+                // kept; nothing refers to it.
+                let _ = unsafe { libc::munmap(from as *mut libc::c_void, to - from) };
+            }
+        }
+        // SAFETY: the first page of the span kept, mapped above.
+        let rc = unsafe { libc::mprotect(at as *mut libc::c_void, PAGE, libc::PROT_READ) };
+        if rc != 0 {
+            FlushAhead { at }.release();
+            return None;
+        }
+        // SAFETY: `at` is mapped and readable (just above); reading an
+        // untouched private anonymous page maps the shared zero page.
+        let _ = unsafe { std::ptr::read_volatile(at as *const u8) };
+        Some(FlushAhead { at })
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    #[must_use]
+    pub fn prepare() -> Option<FlushAhead> {
+        None
+    }
+
+    /// Frees the page table, and with it the range.
+    #[allow(unsafe_code)]
+    pub fn release(self) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the span `prepare` kept, which nothing refers to: `self`
+        // is consumed, and no reference into the range was ever made.
+        let _ = unsafe { libc::munmap(self.at as *mut libc::c_void, TABLE_SPAN) };
+    }
+
+    /// Where the range starts.
+    #[cfg(all(test, target_arch = "x86_64"))]
+    fn at(&self) -> usize {
+        self.at
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use nix::sys::signal::Signal;
@@ -480,5 +584,45 @@ mod tests {
         // SAFETY: reading back the first 64 bits, as `signal_set` wrote them.
         let bits = unsafe { raw.cast::<u64>().read() };
         assert_eq!(bits, 1 | 1 << 14 | 1 << 33 | 1 << 63);
+    }
+
+    /// The range `prepare` keeps: its one readable page, then the rest.
+    #[cfg(target_arch = "x86_64")]
+    fn flush_ahead_lines(at: usize) -> [String; 2] {
+        let page = at + 4096;
+        let end = at + TABLE_SPAN;
+        [
+            format!("{at:x}-{page:x} r--p "),
+            format!("{page:x}-{end:x} ---p "),
+        ]
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn maps_hold(line: &str) -> bool {
+        let maps = std::fs::read_to_string("/proc/self/maps").expect("/proc/self/maps");
+        maps.lines().any(|l| l.starts_with(line))
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn flush_ahead_holds_a_page_table_until_released() {
+        let flush = FlushAhead::prepare().expect("an anonymous mapping");
+        let at = flush.at();
+        assert_eq!(at % TABLE_SPAN, 0, "{at:x}");
+        for line in flush_ahead_lines(at) {
+            assert!(maps_hold(&line), "{line}");
+        }
+        // The read mapped a page there, so a page table holds it:
+        // pagemap's bit 63 is "present".
+        let pagemap = std::fs::File::open("/proc/self/pagemap").expect("pagemap");
+        let mut entry = [0u8; 8];
+        let offset = i64::try_from(at / 4096 * 8).expect("an offset");
+        let n = pread(std::os::fd::AsFd::as_fd(&pagemap), &mut entry, offset).expect("pread");
+        assert_eq!(n, 8);
+        assert!(u64::from_ne_bytes(entry) >> 63 == 1, "{entry:?}");
+        flush.release();
+        for line in flush_ahead_lines(at) {
+            assert!(!maps_hold(&line), "{line}");
+        }
     }
 }

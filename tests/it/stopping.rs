@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::common::{
-    Init, MODES, Mode, TempDir, alive, eventually, grace_sh, marker, pid_of, qemu,
+    Init, MODES, Mode, SOON, TempDir, alive, eventually, grace_sh, marker, pid_of, qemu,
     skip_child_mode_if_emulated, skip_if_emulated, skip_unless_mode, testapp, unix_ms,
 };
 
@@ -523,5 +523,75 @@ fn a_stopped_process_handles_the_stop_signal() {
             lines.len() == 1 && lines[0].starts_with("SIGTERM"),
             "{mode:?}: {lines:?}\n{err}"
         );
+    }
+}
+
+/// How many ranges like the one grace keeps to free at the stop
+/// (`sys::FlushAhead`) `pid`'s maps hold: a readable anonymous page at a
+/// 2 MiB boundary, then the rest of those 2 MiB inaccessible. `None` once
+/// `pid` is gone.
+fn flush_ahead_ranges(pid: nix::unistd::Pid) -> Option<usize> {
+    const SPAN: u64 = 2 << 20;
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+    let ranges: Vec<(u64, u64, &str, &str)> = maps
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let (range, perms) = (words.next()?, words.next()?);
+            let (start, end) = range.split_once('-')?;
+            let start = u64::from_str_radix(start, 16).ok()?;
+            let end = u64::from_str_radix(end, 16).ok()?;
+            Some((start, end, perms, words.nth(3).unwrap_or("")))
+        })
+        .collect();
+    ranges
+        .windows(2)
+        .filter(|w| {
+            let ((s, e, p, name), (s2, e2, p2, name2)) = (w[0], w[1]);
+            s % SPAN == 0
+                && e == s + 4096
+                && p == "r--p"
+                && name.is_empty()
+                && s2 == e
+                && e2 == s + SPAN
+                && p2 == "---p"
+                && name2.is_empty()
+        })
+        .count()
+        .into()
+}
+
+/// The `x86_64` build keeps a page table from its start to its stop signal
+/// and frees it then, so that its exit need not wait for other CPUs to
+/// flush their TLBs (`sys::FlushAhead`): present while the app runs, gone
+/// once the signal is out, while the app still runs.
+#[test]
+fn the_page_table_kept_for_the_stop_is_freed_at_the_stop_signal() {
+    let out = crate::common::grace_command()
+        .arg("--version")
+        .output()
+        .expect("run grace");
+    if !String::from_utf8_lossy(&out.stdout).contains("(x86_64-") {
+        eprintln!("SKIPPED: only the x86_64 build keeps a page table for the stop");
+        return;
+    }
+    for mode in MODES {
+        skip_unless_mode!(mode);
+        let mut run = Init::new(mode)
+            .args(["--grace-period", "1s"])
+            .app(&["ignore-term"])
+            .spawn();
+        run.wait_for_line("ready");
+        let grace = run.grace_pid();
+        // Made after the spawn, perhaps after the app's first line.
+        eventually(SOON, "the range kept", || {
+            flush_ahead_ranges(grace) == Some(1)
+        });
+        run.signal(Signal::SIGTERM);
+        run.wait_for_line("got SIGTERM");
+        eventually(SOON, "the range freed", || {
+            flush_ahead_ranges(grace) == Some(0)
+        });
+        assert_eq!(run.wait(), 137, "{mode:?}");
     }
 }
