@@ -656,13 +656,22 @@ const METHOD: &str = "## Method and caveats
     exit: grace spawns with `posix_spawn`, whose child runs on grace's
     address space until its exec, mostly on the other CPU; since Linux
     6.12 that CPU stays in the address space's CPU mask until a TLB
-    flush, so the exit's flush sends it an IPI: in 99% of grace's exits
-    and the floor's (which spawns the same way), in under 1% of
-    tini-static's, about 15 µs on this VM (on bare metal a few µs).
-    Spawning with `fork` avoids it (23% of exits with an IPI) at some
-    130 µs more at start-up; forcing the flush at start-up (unmapping a
-    page table of its own) costs 28 µs there to save 13 at the stop:
-    neither is taken. The binaries' page-cache age was a fourth part,
+    flush reaches it, and the exit's flush (it frees page tables) waited
+    for an IPI to it, 20-odd µs on this VM when that CPU was halted (on
+    bare metal a few µs). A long-lived grace has the same with every CPU
+    it woke on. grace now keeps a page table of its own, made just after
+    the spawn while the app starts, and frees it just after the stop
+    signal (`sys::FlushAhead`, x86_64 only): the IPI then overlaps the
+    app's handling of the signal and the exit has none left. Traced over
+    200 stops per mode, exits with a TLB IPI: grace 1% (before: 85% as a
+    subreaper, 88% as PID 1), the floor 86-90% (it spawns the same way),
+    tini-static 33-46%. In the same rounds (1,000 stops) the subreaper
+    stop went from 0.315 to 0.293 ms at the median; as PID 1 only from
+    0.598 to 0.593 ms, because there the woken app mostly waits for
+    grace's CPU, so the IPI moved ahead of the app's exit instead of
+    after it. Start-up did not change (2,000 interleaved runs: 1151.7 and
+    1151.3 µs). Spawning with `fork` would avoid the IPI too, at 108 µs
+    more at start-up. The binaries' page-cache age was a fourth part,
     now equal for all (see the fresh copies above), and grace's place in
     each round a fifth (see the round-robin above).
   - A big stop's CPU time is mostly the kernel's, charged to grace because
