@@ -7,19 +7,26 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::common::{
-    Init, MODES, Mode, SOON, TempDir, alive, eventually, grace_sh, marker, pid_of, qemu,
+    Init, MODES, Mode, Running, SOON, TempDir, alive, eventually, grace_sh, marker, pid_of, qemu,
     skip_child_mode_if_emulated, skip_if_emulated, skip_unless_mode, testapp, unix_ms,
 };
+
+/// grace, with a 1 s grace period, over an app that ignores TERM, once the
+/// app is ready.
+fn stubborn(mode: Mode) -> Running {
+    let mut run = Init::new(mode)
+        .args(["--grace-period", "1s"])
+        .app(&["ignore-term"])
+        .spawn();
+    run.wait_for_line("ready");
+    run
+}
 
 #[test]
 fn stubborn_app_is_killed_at_the_deadline() {
     for mode in MODES {
         skip_unless_mode!(mode);
-        let mut run = Init::new(mode)
-            .args(["--grace-period", "1s"])
-            .app(&["ignore-term"])
-            .spawn();
-        run.wait_for_line("ready");
+        let mut run = stubborn(mode);
         let t0 = Instant::now();
         run.signal(Signal::SIGTERM);
         run.wait_for_line("got SIGTERM");
@@ -577,11 +584,7 @@ fn the_page_table_kept_for_the_stop_is_freed_at_the_stop_signal() {
     }
     for mode in MODES {
         skip_unless_mode!(mode);
-        let mut run = Init::new(mode)
-            .args(["--grace-period", "1s"])
-            .app(&["ignore-term"])
-            .spawn();
-        run.wait_for_line("ready");
+        let mut run = stubborn(mode);
         let grace = run.grace_pid();
         // Made after the spawn, perhaps after the app's first line.
         eventually(SOON, "the range kept", || {
