@@ -468,6 +468,17 @@ pub fn exit_now(code: u8) -> ! {
 #[cfg(target_arch = "x86_64")]
 const TABLE_SPAN: usize = 2 << 20;
 
+/// In a mapping of twice [`TABLE_SPAN`] at `start`: the aligned span
+/// inside it, and the non-empty parts around that span (start, length).
+#[cfg(target_arch = "x86_64")]
+fn aligned_span(start: usize) -> (usize, impl Iterator<Item = (usize, usize)>) {
+    let at = start.next_multiple_of(TABLE_SPAN);
+    let end = start + 2 * TABLE_SPAN;
+    let around = [(start, at), (at + TABLE_SPAN, end)];
+    let parts = around.into_iter().filter(|(from, to)| to > from);
+    (at, parts.map(|(from, to)| (from, to - from)))
+}
+
 /// A page table of grace's own, made at start-up and freed when the stop
 /// signal has gone out, so that grace's exit, after the app's, need not
 /// wait for other CPUs (`x86_64` only; elsewhere [`FlushAhead::prepare`]
@@ -523,16 +534,12 @@ impl FlushAhead {
         if base == libc::MAP_FAILED {
             return None;
         }
-        let start = base as usize;
-        let at = start.next_multiple_of(TABLE_SPAN);
-        let end = start + 2 * TABLE_SPAN;
-        // Both ends outside the aligned span back; failing, they stay.
-        for (from, to) in [(start, at), (at + TABLE_SPAN, end)] {
-            if to > from {
-                // SAFETY: part of the mapping made above, outside the span
-                // kept; nothing refers to it.
-                let _ = unsafe { libc::munmap(from as *mut libc::c_void, to - from) };
-            }
+        let (at, around) = aligned_span(base as usize);
+        // What lies around the aligned span back; failing, it stays.
+        for (from, len) in around {
+            // SAFETY: part of the mapping made above, outside the span
+            // kept; nothing refers to it.
+            let _ = unsafe { libc::munmap(from as *mut libc::c_void, len) };
         }
         // SAFETY: the first page of the span kept, mapped above.
         let rc = unsafe { libc::mprotect(at as *mut libc::c_void, PAGE, libc::PROT_READ) };
@@ -601,6 +608,17 @@ mod tests {
     fn maps_hold(line: &str) -> bool {
         let maps = std::fs::read_to_string("/proc/self/maps").expect("/proc/self/maps");
         maps.lines().any(|l| l.starts_with(line))
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn the_span_kept_is_aligned_and_what_lies_around_it_goes_back() {
+        let s = TABLE_SPAN;
+        let (at, around) = aligned_span(7 * s);
+        assert_eq!((at, around.collect::<Vec<_>>()), (7 * s, vec![(8 * s, s)]));
+        let (at, around) = aligned_span(7 * s + 4096);
+        let parts = vec![(7 * s + 4096, s - 4096), (9 * s, 4096)];
+        assert_eq!((at, around.collect::<Vec<_>>()), (8 * s, parts));
     }
 
     #[test]
