@@ -479,8 +479,8 @@ fn aligned_span(start: usize) -> (usize, impl Iterator<Item = (usize, usize)>) {
     (at, parts.map(|(from, to)| (from, to - from)))
 }
 
-/// A page table of grace's own, made at start-up and freed when the stop
-/// signal has gone out, so that grace's exit, after the app's, need not
+/// A page table of grace's own, made just after the spawn and freed when
+/// the stop signal has gone out, so that grace's exit, after the app's, need not
 /// wait for other CPUs (`x86_64` only; elsewhere [`FlushAhead::prepare`]
 /// makes none).
 ///
@@ -497,8 +497,8 @@ fn aligned_span(start: usize) -> (usize, impl Iterator<Item = (usize, usize)>) {
 /// BENCHMARKS.md). Freed just after the stop signal instead, the same IPIs
 /// overlap the app's handling of that signal.
 ///
-/// Costs three system calls and a page fault at start-up, one `munmap`
-/// at the stop, and 2 MiB of address space (no memory: one page of it is
+/// Costs three system calls and a page fault while the app starts (none
+/// measurable in grace's start-up), one `munmap` at the stop, and 2 MiB of address space (no memory: one page of it is
 /// readable, and reads as the kernel's shared zero page). Best effort:
 /// where a call fails there is no page table, and only timing changes.
 #[derive(Debug)]

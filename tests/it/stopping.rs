@@ -537,10 +537,13 @@ fn a_stopped_process_handles_the_stop_signal() {
 /// How many ranges like the one grace keeps to free at the stop
 /// (`sys::FlushAhead`) `pid`'s maps hold: a readable anonymous page at a
 /// 2 MiB boundary, then the rest of those 2 MiB inaccessible. `None` once
-/// `pid` is gone.
+/// `pid` has exited (a zombie's maps read empty).
 fn flush_ahead_ranges(pid: nix::unistd::Pid) -> Option<usize> {
     const SPAN: u64 = 2 << 20;
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+    if maps.is_empty() {
+        return None;
+    }
     let ranges: Vec<(u64, u64, &str, &str)> = maps
         .lines()
         .filter_map(|l| {
