@@ -38,17 +38,12 @@ fn main() -> ExitCode {
         }
     };
     logging::init(cli.log_level(), cli.log_format());
-    let result = cli
+    // A run that supervised ends grace itself, with the app's code.
+    let Err(err) = cli
         .into_config()
         .map_err(error::Error::Usage)
         .and_then(|cfg| supervisor::run(&cfg));
-    let code = match result {
-        Ok(code) => code,
-        Err(err) => {
-            tracing::error!("{err}");
-            err.exit_code()
-        }
-    };
+    tracing::error!("{err}");
     // Straight to the kernel: see sys::exit_now.
-    sys::exit_now(code)
+    sys::exit_now(err.exit_code())
 }
