@@ -650,6 +650,16 @@ const METHOD: &str = "## Method and caveats
     the `stat` of every process of the host instead (measured at about
     7 µs a process). grace also writes two log lines at a stop (the stop,
     the report), which the peers do not.
+  - As PID 1, the stop's one `kill(-1)` costs what the host holds, not the
+    container: the kernel walks its whole task list for it, under the
+    task-list lock. Traced: 18 µs with this VM's 71 processes (the group
+    `kill` of a subreaper stop, 13 µs; tini-static's `kill` of its child,
+    13 µs); with 6,000 sleeping processes added on the host, outside the
+    namespace, 1.15 ms, and grace's PID 1 stop took 2.0 ms at the median
+    against tini-static's 0.78 ms (100 stops each). Signalling the groups
+    instead, and what escaped them by pid at the look, would cost the
+    look a `stat` read for every process of the container (for its
+    group), which at 10,000 processes the `kill(-1)` spares.
   - The stop's own cost, profiled for issue 12 (clock_gettime marks in a
     scratch build, `perf sched timehist`, `grace-bench stops` comparing
     builds in the same rounds), medians of 400 stops: from grace's wake-up
