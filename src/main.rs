@@ -1,9 +1,10 @@
 //! grace: a PID-1 init and signal-forwarding supervisor for containers.
 //!
-//! `main` only parses, sets up logging and maps the outcome to an exit code;
-//! the work is in `supervisor`. Exit codes: the child's own (128+N for a
-//! death by signal N), 125 for grace's own failures and usage errors, 126
-//! when the command cannot be run, 127 when it is not found.
+//! `main` only parses, sets up logging and maps a failure to an exit code;
+//! the work is in `supervisor`, which ends grace itself after a run. Exit
+//! codes: the child's own (128+N for a death by signal N), 125 for grace's
+//! own failures and usage errors, 126 when the command cannot be run, 127
+//! when it is not found.
 
 mod cli;
 mod config;

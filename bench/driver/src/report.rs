@@ -90,9 +90,10 @@ fn against(inits: &[Init], f: impl Fn(usize) -> f64, unit: &str) -> (f64, f64, S
     )
 }
 
-/// `; ratio to PEER 95% interval A-Bx`: the bootstrap interval of grace's
-/// `stat` over the best peer's ([`ratio_interval`]), for the targets that
-/// are a few percent either way.
+/// `; 95% interval of the ratio to PEER's: A-Bx`: the bootstrap interval
+/// of grace's `stat` over the best peer's ([`ratio_interval`]), the peer
+/// chosen as [`against`] chooses it, for the targets that are a few
+/// percent either way.
 fn interval(inits: &[Init], samples: &[Vec<f64>], stat: fn(&[f64]) -> f64) -> String {
     let g = grace_index(inits);
     let (b, _) = best_peer(inits, |n| stat(&samples[n]));
