@@ -605,6 +605,7 @@ fn signal_latency(
     for trial in 0..trials {
         for n in rotation(trial, inits.len()) {
             let (run, samples, init) = (&mut runs[n], &mut out[n], &inits[n]);
+            until_idle(run.pid()).map_err(|e| format!("{}: {e}", init.name))?;
             let t0 = now_ns();
             kill(run.pid(), Signal::SIGUSR1).map_err(|e| format!("{}: kill: {e}", init.name))?;
             let line = run
@@ -672,6 +673,7 @@ fn stop_latency(init: &Init, pid1: bool, at: Place<'_>) -> R<f64> {
     } else {
         run.pid()
     };
+    until_idle(target)?;
     let t0 = Instant::now();
     kill(target, Signal::SIGTERM).map_err(|e| format!("kill: {e}"))?;
     let t1 = run.eof()?;
@@ -763,6 +765,7 @@ fn deadline(grace: &Init, at: Place<'_>) -> R<f64> {
     ];
     let mut run = Running::start(&argv, &["ignore-term"], at)?;
     run.expect("ready")?;
+    until_idle(run.pid())?;
     let t0 = Instant::now();
     kill(run.pid(), Signal::SIGTERM).map_err(|e| format!("kill: {e}"))?;
     let t1 = run.eof()?;
@@ -804,6 +807,52 @@ fn settle(n: usize) -> R<()> {
     }
     Ok(())
 }
+
+/// Waits until `pid` sleeps in its wait for signals, then [`IDLE`] more:
+/// a signal in production finds an init that has been idle for seconds.
+/// Sent the moment the app prints `ready`, it could find an init still
+/// finishing its own start-up, and measure that instead of the stop (or
+/// the forwarding): grace, which waits for the app's exec to succeed and
+/// then prepares its stop, was caught so in about half of the trials of a
+/// perf-traced run that kept the app on grace's CPU. The wait is read in
+/// `/proc/PID/wchan` (the kernel function the process sleeps in); where
+/// that never shows a known wait, the bench warns once and stops waiting.
+fn until_idle(pid: Pid) -> R<()> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    /// Where the inits sleep for signals: `sigtimedwait` (grace, tini,
+    /// dumb-init, the floor), a signalfd's `read` (catatonit).
+    const WAITS: [&str; 2] = ["do_sigtimedwait", "signalfd_read"];
+    /// Longer than any init's start-up: past it, wchan is taken not to
+    /// show the waits above on this kernel.
+    const UNSEEN: Duration = Duration::from_millis(200);
+    static SHOWN: AtomicBool = AtomicBool::new(true);
+    if !SHOWN.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let path = format!("/proc/{pid}/wchan");
+    let until = Instant::now() + UNSEEN;
+    loop {
+        let wchan = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        if WAITS.iter().any(|w| wchan.starts_with(w)) {
+            std::thread::sleep(IDLE);
+            return Ok(());
+        }
+        if Instant::now() > until {
+            SHOWN.store(false, Ordering::Relaxed);
+            eprintln!(
+                "grace-bench: warning: {path} shows {wchan:?}, no known wait for signals: \
+                 signals go out without waiting for the inits to be idle"
+            );
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_micros(50));
+    }
+}
+
+/// How long every init has been idle, at least, when a measured signal
+/// comes ([`until_idle`]): alike for all, so that none is measured with
+/// caches warmer than the others'.
+const IDLE: Duration = Duration::from_millis(1);
 
 /// The init's CPU time so far, in ns: the first field of
 /// `/proc/PID/schedstat`, which a zombie still shows.
@@ -898,6 +947,7 @@ fn tree_stop_once(
     } else {
         run.pid()
     };
+    until_idle(target)?;
     let cpu0 = if sample { cpu_ns(target) } else { None };
     let mut cpu = cpu0;
     let mut hwm = 0;
