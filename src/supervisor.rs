@@ -66,7 +66,6 @@ pub fn run(cfg: &Config) -> Result<std::convert::Infallible, Error> {
         look: None,
         // After close_inherited_fds, which would close it.
         last_pid: tree::LastPid::open(),
-        settled: None,
         orphans_come,
         // After the spawn: made while the app starts, not before.
         flush_ahead: crate::sys::FlushAhead::prepare(),
@@ -258,11 +257,6 @@ struct Supervisor<'a> {
     /// `ns_last_pid`, for the stop to tell what was forked after its
     /// signal (unreadable without /proc: the look is then made at once).
     last_pid: tree::LastPid,
-    /// As PID 1, after a look that found every process in the namespace
-    /// told (`kill(-1)` reached all but what was born since, and nothing
-    /// was): `ns_last_pid` then. While no pid has been allocated since,
-    /// nothing untold can exist, and a drain need not read the namespace.
-    settled: Option<i32>,
     /// Orphans of the subtree come to grace (PID 1, or a subreaper): a
     /// look may wait, what escaped stays below grace meanwhile.
     orphans_come: bool,
@@ -298,10 +292,7 @@ struct Look {
     /// out: what was born after it. `None` when `ns_last_pid` cannot be
     /// read: the look is then made at once.
     births: Option<tree::Births>,
-    /// `kill(-1)` reached the whole namespace.
-    whole: bool,
-    /// The commands that were running: the groups the stop signalled,
-    /// unless it was `whole`.
+    /// The commands that were running: the groups the stop signalled.
     groups: Vec<Pid>,
     /// Processes reaped since the signal (the commands among them): the
     /// count takes them for told, which the few forked after the signal
@@ -473,16 +464,10 @@ impl Supervisor<'_> {
         let tick = tree::tick_now();
         let before = self.orphans_come.then(|| self.last_pid.read()).flatten();
         let births = before.map(|before| tree::Births { before, tick });
-        // As PID 1 of a container, the stop concerns every process in the
-        // namespace: one kill(-1) reaches them all at once (never grace),
-        // the groups and what escaped them alike. Only with the reading
-        // above can the look tell what was forked after it.
-        let whole = self.scope == Scope::Namespace && before.is_some();
         self.look = Some(Look {
             signal: sig,
             due: Instant::now() + LOOK_DELAY,
             births,
-            whole,
             groups: self.living().collect(),
             reaped: 0,
         });
@@ -498,12 +483,17 @@ impl Supervisor<'_> {
         // and a stop whose processes all exit at once sends none (the app
         // that grace woke often waits for grace's CPU: each system call
         // grace makes before it sleeps again delays the app's exit).
-        if whole {
-            tree::send(-1, sig);
-        } else {
-            for &target in &targets {
-                tree::send(target, sig);
-            }
+        //
+        // As PID 1 too: not kill(-1), which would reach the escaped at
+        // once, but which the kernel serves by walking every task of the
+        // host, its fork and exit lock held meanwhile. Measured on the VM
+        // of BENCHMARKS.md: 18 µs with 71 processes on the host, 1.15 ms
+        // with 6,000 (a busy node), where the group's kill took 13-14 µs
+        // in both; and a container's stop should not hold up the node's
+        // forks. What escaped the groups hears at the look instead, within
+        // LOOK_DELAY or at its command's exit, as under a subreaper.
+        for &target in &targets {
+            tree::send(target, sig);
         }
         if births.is_none() {
             // No way to tell later births apart: look at once, as close to
@@ -555,49 +545,32 @@ impl Supervisor<'_> {
             return;
         };
         let sig = look.signal;
-        // What the signal went to gets SIGCONT now (see `stop`).
-        if look.whole {
-            tree::send(-1, Signal::CONT);
-        }
-        // As PID 1, a pid up to ns_last_pid's reading was allocated before
-        // the signal (the counter cannot wrap within LOOK_DELAY), so
-        // kill(-1) reached it: only the others' start times are needed.
-        let above = look.births.filter(|_| look.whole).map_or(0, |b| b.before);
-        let procs = tree::scan_all(self.scope, above);
-        // After the scan: every pid in it was allocated by then.
-        let last = self.last_pid.read();
-        let told = if let Some(procs) = procs {
-            // Each group that still has a member listed (which keeps its
-            // id from being reused; a command not yet reaped is one).
-            for &group in look.groups.iter().filter(|_| !look.whole) {
+        let told = if let Some(procs) = tree::scan_all(self.scope) {
+            // What the signal went to gets SIGCONT now (see `stop`): each
+            // group that still has a member listed (which keeps its id
+            // from being reused; a command not yet reaped is one).
+            for &group in &look.groups {
                 if procs.iter().any(|p| p.pgrp == group) {
                     tree::send(-group.as_raw(), Signal::CONT);
                 }
             }
-            // kill(-1) reached every process there was; else the groups
-            // reached their members, and the rest is told now.
+            // The groups reached their members; the rest is told now.
             let (reached, others): (Vec<_>, Vec<_>) = procs
                 .into_iter()
-                .partition(|p| look.whole || look.groups.contains(&p.pgrp));
+                .partition(|p| look.groups.contains(&p.pgrp));
             let others: Vec<_> = others.into_iter().filter(|p| !p.zombie).collect();
             self.signal_procs(Some(&others), sig, true);
             // What the signal reached, even if it left the group since
             // (setsid); not what was born after it: the drain tells that.
             let mut n = others.len() + look.reaped;
-            let mut fresh = false;
             for p in &reached {
-                if look.births.is_some_and(|b| b.holds(p.pid, p.start)) {
-                    fresh = true;
-                } else {
+                if !look.births.is_some_and(|b| b.holds(p.pid, p.start)) {
                     self.told_pids.insert(p.pid);
                     n += 1;
                 }
             }
             for p in &others {
                 self.told_pids.insert(p.pid);
-            }
-            if look.whole && !fresh {
-                self.settled = last;
             }
             Some(n.max(look.groups.len()))
         } else {
@@ -650,9 +623,6 @@ impl Supervisor<'_> {
     /// them. When /proc cannot tell, the stop reached everything it could
     /// (as PID 1, all of the namespace), and nothing is sent again.
     fn tell_untold(&mut self, sig: Signal) {
-        if self.settled.is_some() && self.settled == self.last_pid.read() {
-            return;
-        }
         let Some(mut left) = tree::scan(self.scope) else {
             return;
         };

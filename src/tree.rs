@@ -141,12 +141,8 @@ fn open_dir(proc_dir: BorrowedFd<'_>, name: &str) -> Option<OwnedFd> {
 /// belongs to another PID namespace (after `unshare --pid` without
 /// `--mount-proc` it still shows the host's, and its pids would mean other
 /// processes here), or a tmpfs hides it.
-///
-/// As PID 1 of a container, only the processes with a pid above
-/// `stat_above` have their `stat` read; the others are listed by pid alone
-/// (see [`every_process`]).
 #[must_use]
-pub fn scan_all(scope: Scope, stat_above: i32) -> Option<Vec<Proc>> {
+pub fn scan_all(scope: Scope) -> Option<Vec<Proc>> {
     let proc_dir = open(
         "/proc",
         OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -161,12 +157,12 @@ pub fn scan_all(scope: Scope, stat_above: i32) -> Option<Vec<Proc>> {
     match scope {
         // Kernel threads live only in the initial namespace, so in a
         // container's namespace everything listed is a process of it.
-        Scope::Namespace => every_process(proc_dir, me, stat_above),
+        Scope::Namespace => every_process(proc_dir, me),
         // grace runs one thread (it starts none), so all its children are
         // in its main thread's children file.
         Scope::Descendants(root) if root == me => walk_children(proc_dir, me, 1)
-            .or_else(|| Some(descendants(&every_process(proc_dir, me, 0)?, root))),
-        Scope::Descendants(root) => Some(descendants(&every_process(proc_dir, me, 0)?, root)),
+            .or_else(|| Some(descendants(&every_process(proc_dir, me)?, root))),
+        Scope::Descendants(root) => Some(descendants(&every_process(proc_dir, me)?, root)),
     }
 }
 
@@ -182,34 +178,15 @@ fn shows_me(proc_dir: BorrowedFd<'_>, me: Pid) -> bool {
         == Some(me.as_raw())
 }
 
-/// Every process in /proc but `me`: one `stat` read each, for the pids
-/// above `stat_above`; the others have their pid only (the stop's look as
-/// PID 1 needs no more of a process the stop signal reached for sure: at
-/// a 10,000-process stop, those reads, and the kernel's work to drop the
-/// entries they made when each process is reaped, added 35-180 ms in
-/// 3-trial runs).
-fn every_process(proc_dir: BorrowedFd<'_>, me: Pid, stat_above: i32) -> Option<Vec<Proc>> {
+/// Every process in /proc but `me`: one `stat` read each.
+fn every_process(proc_dir: BorrowedFd<'_>, me: Pid) -> Option<Vec<Proc>> {
     Some(
         fs::read_dir("/proc")
             .ok()?
             .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
             .map(Pid::from_raw)
             .filter(|&pid| pid != me)
-            .filter_map(|pid| {
-                if pid.as_raw() > stat_above {
-                    read_stat(proc_dir, &format!("{pid}/stat"))
-                } else {
-                    Some(Proc {
-                        pid,
-                        ppid: Pid::from_raw(0),
-                        pgrp: Pid::from_raw(0),
-                        name: String::new(),
-                        zombie: false,
-                        threads: 0,
-                        start: 0,
-                    })
-                }
-            })
+            .filter_map(|pid| read_stat(proc_dir, &format!("{pid}/stat")))
             .collect(),
     )
 }
@@ -400,7 +377,7 @@ pub fn tick_now() -> u64 {
 /// signalled. `None` when grace cannot know (see [`scan_all`]).
 #[must_use]
 pub fn scan(scope: Scope) -> Option<Vec<Proc>> {
-    let mut procs = scan_all(scope, 0)?;
+    let mut procs = scan_all(scope)?;
     procs.retain(|p| !p.zombie);
     Some(procs)
 }
@@ -587,7 +564,7 @@ mod tests {
                 let _ = sh.wait();
                 return;
             };
-            let scanned = every_process(proc_dir.as_fd(), me.pid, 0).expect("/proc");
+            let scanned = every_process(proc_dir.as_fd(), me.pid).expect("/proc");
             let (walked, scanned) = (tree_of_sh(&walked), tree_of_sh(&scanned));
             if (walked.len() == 4 && scanned.len() == 4) || std::time::Instant::now() > deadline {
                 break (walked, scanned);
