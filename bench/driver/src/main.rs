@@ -143,6 +143,10 @@ pub struct Scale {
     pub cost_trials: usize,
     /// Tree sizes at which grace's own cost is measured.
     pub cost_sizes: &'static [usize],
+    /// Processes sleeping on the host, outside the namespace, for the
+    /// stops as PID 1 on a busy host; and those stops' trials.
+    pub crowd: usize,
+    pub crowd_trials: usize,
 }
 
 const FULL: Scale = Scale {
@@ -160,6 +164,8 @@ const FULL: Scale = Scale {
     tree_trials: 5,
     cost_trials: 5,
     cost_sizes: &[1_000, 3_000, 10_000],
+    crowd: 6_000,
+    crowd_trials: 300,
 };
 
 const SMOKE: Scale = Scale {
@@ -175,6 +181,8 @@ const SMOKE: Scale = Scale {
     tree_trials: 1,
     cost_trials: 1,
     cost_sizes: &[100, 300],
+    crowd: 300,
+    crowd_trials: 3,
 };
 
 /// Each init's binary copied afresh into one scratch directory, run from
@@ -211,7 +219,7 @@ impl Drop for Fresh {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: grace-bench run --grace PATH --floor PATH --out FILE [--smoke] | grace-bench stops GRACE FLOOR TRIALS [GRACE...] | grace-bench trees GRACE FLOOR N TRIALS [GRACE...] | grace-bench app MODE..."
+        "usage: grace-bench run --grace PATH --floor PATH --out FILE [--smoke] | grace-bench stops GRACE FLOOR TRIALS [GRACE...] | grace-bench busy GRACE FLOOR CROWD TRIALS [GRACE...] | grace-bench trees GRACE FLOOR N TRIALS [GRACE...] | grace-bench app MODE..."
     );
     std::process::exit(2)
 }
@@ -248,6 +256,20 @@ fn main() {
             };
             let inits = with_more_graces(inits(grace.into(), floor.into()), &args[4..]);
             stops(inits, trials)
+        }
+        // Stops as PID 1 on a busy host alone, likewise:
+        // grace-bench busy GRACE FLOOR CROWD TRIALS [OTHER-GRACE...]
+        Some("busy") => {
+            let (Some(grace), Some(floor), Some(crowd), Some(trials)) = (
+                args.get(1),
+                args.get(2),
+                args.get(3).and_then(|t| t.parse().ok()),
+                args.get(4).and_then(|t| t.parse().ok()),
+            ) else {
+                usage()
+            };
+            let inits = with_more_graces(inits(grace.into(), floor.into()), &args[5..]);
+            busy(inits, crowd, trials)
         }
         // Big-tree stops alone, likewise:
         // grace-bench trees GRACE FLOOR N TRIALS [OTHER-GRACE...]
@@ -305,6 +327,21 @@ fn stops(mut inits: Vec<Init>, trials: usize) -> Result<(), String> {
                 stats::percentile(&xs, 100.0)
             );
         }
+    }
+    Ok(())
+}
+
+fn busy(mut inits: Vec<Init>, crowd: usize, trials: usize) -> Result<(), String> {
+    let _fresh = Fresh::copy(&mut inits)?;
+    let busy = measure::busy_only(&inits, crowd, trials)?;
+    for (i, xs) in inits.iter().zip(busy.stop_ms) {
+        println!(
+            "PID 1, {crowd} more on the host {:12} p50 {:.3} ms p90 {:.3} ms p99 {:.3} ms",
+            i.name,
+            stats::median(&xs),
+            stats::percentile(&xs, 90.0),
+            stats::p99(&xs),
+        );
     }
     Ok(())
 }

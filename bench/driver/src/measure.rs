@@ -138,6 +138,14 @@ pub struct Latency {
     pub stop_pid1_ms: Vec<Vec<f64>>,
 }
 
+/// Stops as PID 1 on a busy host ([`busy_stops`]).
+pub struct Busy {
+    /// How many processes slept on the host meanwhile.
+    pub crowd: usize,
+    /// Per init, the samples.
+    pub stop_ms: Vec<Vec<f64>>,
+}
+
 /// One stop of a big tree: SIGTERM to the end, and (when sampled) the
 /// init's own CPU time and peak RSS.
 #[derive(Clone, Copy)]
@@ -187,6 +195,7 @@ pub struct Results {
     pub deadline_late_ms: Vec<f64>,
     pub sizes: Vec<u64>,
     pub scaled: Scaled,
+    pub busy: Busy,
 }
 
 type R<T> = Result<T, String>;
@@ -243,6 +252,11 @@ pub fn all(inits: &[Init], scale: Scale) -> R<Results> {
     }
     let first = wheres[0];
     eprintln!(
+        "grace-bench: stop latency as PID 1 with {} processes more on the host, {} trials each",
+        scale.crowd, scale.crowd_trials
+    );
+    let busy = busy_stops(inits, groups, first, scale.crowd, scale.crowd_trials)?;
+    eprintln!(
         "grace-bench: idle cost and memory, {} s window",
         scale.idle_secs
     );
@@ -283,6 +297,7 @@ pub fn all(inits: &[Init], scale: Scale) -> R<Results> {
         deadline_late_ms,
         sizes,
         scaled,
+        busy,
     })
 }
 
@@ -301,6 +316,14 @@ pub fn stops_only(inits: &[Init], trials: usize) -> R<Vec<Vec<Vec<f64>>>> {
             .map(|mut per_where| per_where.remove(0))
         })
         .collect()
+}
+
+/// Only the stops as PID 1 on a busy host ([`busy_stops`]), in cgroups
+/// when the machine has them.
+pub fn busy_only(inits: &[Init], crowd: usize, trials: usize) -> R<Busy> {
+    let groups = Groups::create(inits)?;
+    let w = placements(groups.as_ref())[0];
+    busy_stops(inits, groups.as_ref(), w, crowd, trials)
 }
 
 /// A name and its samples.
@@ -639,6 +662,18 @@ fn as_pid1_prefix() -> Vec<String> {
 /// The host pid of the only child of `parent`: the PID 1 that
 /// `unshare --fork` started.
 fn only_child(parent: Pid) -> R<Pid> {
+    // One small read where the kernel has children files; else a scan of
+    // every process's stat (some 30 ms with the busy host's 6,000).
+    if let Ok(text) = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")) {
+        let children: Vec<&str> = text.split_whitespace().collect();
+        return match children[..] {
+            [pid] => pid
+                .parse()
+                .map(Pid::from_raw)
+                .map_err(|_| format!("bad children file {text:?}")),
+            _ => Err(format!("{parent} has children {children:?}, expected one")),
+        };
+    }
     let dir = std::fs::read_dir("/proc").map_err(|e| format!("/proc: {e}"))?;
     let children: Vec<Pid> = dir
         .filter_map(Result::ok)
@@ -682,6 +717,92 @@ fn stop_latency(init: &Init, pid1: bool, at: Place<'_>) -> R<f64> {
         return Err(format!("exit code {code} after a clean stop"));
     }
     Ok((t1 - t0).as_secs_f64() * 1e3)
+}
+
+/// Stops as PID 1 (as [`stop_latency`]) while `crowd` processes sleep on
+/// the host, outside the init's namespace: a node that runs other pods.
+/// What an init does at a stop that depends on the host's processes, not
+/// the container's, shows here (grace's `kill(-1)` as PID 1 did: the
+/// kernel walks every task of the host for it).
+fn busy_stops(
+    inits: &[Init],
+    groups: Option<&Groups>,
+    w: Where,
+    crowd: usize,
+    trials: usize,
+) -> R<Busy> {
+    let base = processes();
+    let mut sleepers = Crowd::start(crowd)?;
+    let samples = round_robin_at(inits, groups, &[w], trials, |i, at| {
+        stop_latency(i, true, at)
+    });
+    sleepers.stop(base)?;
+    Ok(Busy {
+        crowd,
+        stop_ms: samples?.remove(0),
+    })
+}
+
+/// The benchmark app's tree of sleeping processes, started by the driver
+/// itself in a process group of its own: killed with it if not stopped.
+struct Crowd {
+    /// `None` once stopped.
+    run: Option<Running>,
+}
+
+impl Crowd {
+    fn start(n: usize) -> R<Crowd> {
+        let mut child = Command::new(me())
+            .args(["app", "tree", &n.to_string(), "0"])
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("the crowd: {e}"))?;
+        let out = child.stdout.take().ok_or("no stdout")?;
+        let mut run = Running {
+            child,
+            out,
+            buf: Vec::new(),
+        };
+        let ready = run.expect("ready");
+        let crowd = Crowd { run: Some(run) };
+        ready.map(|_| crowd)
+    }
+
+    /// SIGTERM to every process of it (all die of it), then waits until
+    /// the host's process count is back to `base` or near it (the host's
+    /// init reaps the workers).
+    fn stop(&mut self, base: usize) -> R<()> {
+        let Some(mut run) = self.run.take() else {
+            return Ok(());
+        };
+        kill(Pid::from_raw(-run.pid().as_raw()), Signal::SIGTERM)
+            .map_err(|e| format!("the crowd: kill: {e}"))?;
+        run.eof()?;
+        run.reap()?;
+        let until = Instant::now() + PATIENCE;
+        while processes() > base + 50 {
+            if Instant::now() > until {
+                return Err(format!(
+                    "{} processes left of the crowd",
+                    processes() - base
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Crowd {
+    fn drop(&mut self) {
+        if let Some(run) = self.run.as_mut() {
+            let _ = kill(Pid::from_raw(-run.pid().as_raw()), Signal::SIGKILL);
+            let _ = run.child.wait();
+        }
+    }
 }
 
 /// `(voluntary + nonvoluntary context switches, VmRSS kB, VmHWM kB)`.
@@ -808,9 +929,8 @@ fn settle(n: usize) -> R<()> {
     Ok(())
 }
 
-/// Waits until `pid` sleeps in its wait for signals, then [`IDLE`] more:
-/// a signal in production finds an init that has been idle for seconds.
-/// Sent the moment the app prints `ready`, it could find an init still
+/// Waits until `pid` sleeps in its wait for signals, as a signal in
+/// production finds an init. Sent the moment the app prints `ready`, it could find an init still
 /// finishing its own start-up, and measure that instead of the stop (or
 /// the forwarding): grace, which waits for the app's exec to succeed and
 /// then prepares its stop, was caught so in about half of the trials of a
@@ -834,7 +954,6 @@ fn until_idle(pid: Pid) -> R<()> {
     loop {
         let wchan = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
         if WAITS.iter().any(|w| wchan.starts_with(w)) {
-            std::thread::sleep(IDLE);
             return Ok(());
         }
         if Instant::now() > until {
@@ -848,11 +967,6 @@ fn until_idle(pid: Pid) -> R<()> {
         std::thread::sleep(Duration::from_micros(50));
     }
 }
-
-/// How long every init has been idle, at least, when a measured signal
-/// comes ([`until_idle`]): alike for all, so that none is measured with
-/// caches warmer than the others'.
-const IDLE: Duration = Duration::from_millis(1);
 
 /// The init's CPU time so far, in ns: the first field of
 /// `/proc/PID/schedstat`, which a zombie still shows.

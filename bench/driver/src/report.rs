@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::process::Command;
 
 use crate::cgroup::Kind;
-use crate::measure::{Cost, DEADLINE, Latency, Results, Scaled, Tree, TreeStop, Where};
+use crate::measure::{Busy, Cost, DEADLINE, Latency, Results, Scaled, Tree, TreeStop, Where};
 use crate::stats::{median, p99, ratio_interval};
 use crate::{Init, Scale};
 
@@ -357,6 +357,31 @@ fn latency_table(w: &mut String, inits: &[Init], lat: &Latency) {
     }
 }
 
+fn busy_table(w: &mut String, inits: &[Init], busy: &Busy) {
+    let _ = writeln!(
+        w,
+        "\n### Stop as PID 1 on a busy host\n\nThe same stop as PID 1, {} trials each, while {} more processes sleep on the host, outside the init's namespace, as on a node that runs other pods. Only what an init does at a stop that grows with the host's processes, not the container's, shows here: signalling with `kill(-1)` as PID 1 does (the kernel walks every task of the host for it, holding the lock that every fork and exit on the node takes); grace signals the groups instead.\n",
+        busy.stop_ms.first().map_or(0, Vec::len),
+        busy.crowd
+    );
+    let _ = writeln!(w, "| init | stop p50 | stop p99 |\n|---|---:|---:|");
+    for (n, i) in inits.iter().enumerate() {
+        let _ = writeln!(
+            w,
+            "| {} | {:.3} ms | {:.3} ms |",
+            i.name,
+            median(&busy.stop_ms[n]),
+            p99(&busy.stop_ms[n])
+        );
+    }
+    let (_, _, numbers) = against(inits, |n| median(&busy.stop_ms[n]), "ms");
+    let _ = writeln!(
+        w,
+        "\nAt the median: {numbers}{}.",
+        interval(inits, &busy.stop_ms, median)
+    );
+}
+
 fn scale_tables(w: &mut String, inits: &[Init], sc: &Scaled, trials: usize, cost_trials: usize) {
     let _ = writeln!(
         w,
@@ -502,6 +527,7 @@ pub fn markdown(inits: &[Init], scale: Scale, r: &Results) -> String {
         }
     }
 
+    busy_table(w, inits, &r.busy);
     scale_tables(w, inits, &r.scaled, scale.tree_trials, scale.cost_trials);
 
     let _ = writeln!(
@@ -603,15 +629,17 @@ const METHOD: &str = "## Method and caveats
   exits, after the app).
 - Every signal the driver times (forwarding, stop, big-tree stop, grace's
   deadline) goes out once the init sleeps in its wait for signals (its
-  `/proc/PID/wchan`, polled every 50 µs) and has slept 1 ms more, the same
-  for every init: in production a signal finds an init idle for seconds.
-  Sent the moment the app says `ready`, a stop can find an init still
-  finishing its start-up (grace waits for the app's exec to succeed, then
-  prepares its stop), and time that instead: without perf, 13 trials in
-  2,400 found an init not yet waiting; perf-traced, with the app kept on
-  grace's CPU, about half of grace's did. The millisecond's colder caches
-  cost every init's stop some 50 µs at the median here, grace's a few
-  more.
+  `/proc/PID/wchan`, polled every 50 µs). Sent the moment the app says
+  `ready`, a stop could find an init still finishing its start-up (grace
+  waits for the app's exec to succeed, then prepares its stop) and time
+  that instead: without perf, 13 trials in 2,400 found an init not yet
+  waiting; perf-traced, with the app kept on grace's CPU, about half of
+  grace's did. The signal then finds an init that went idle a moment ago,
+  its caches warm. A real one comes after seconds: a trial run that slept
+  1 ms more before each signal made every init's stop some 50 µs slower
+  at the median (on a VM, much of it the idle CPU's wake-up), and grace's
+  ratios worse: signal p50 1.01x the best peer's instead of 0.71x, stop
+  p50 1.07x as a subreaper and 1.09x as PID 1 (one noisy run).
 - Idle wake-ups count every time the kernel scheduled the init in, whatever
   the reason; over a quiet window that is its timers. On a 2-core VM the
   other inits and the driver share the CPUs: percentiles, not means.
@@ -643,8 +671,8 @@ const METHOD: &str = "## Method and caveats
   - At a stop grace looks for processes that escaped the app's process
     group (setsid daemons, double-forked helpers) and signals them too; the
     peers do not (those processes get the kernel's SIGKILL when PID 1 exits,
-    or outlive a subreaper). The group is signalled first (as PID 1 of a
-    container, the whole namespace, with one `kill(-1)`); the look, and
+    or outlive a subreaper). The group is signalled first, as PID 1 too
+    (see the next point); the look, which signals what escaped by pid, and
     the group's SIGCONT, follow 2 ms later or when the app exits, and are
     skipped when grace has no child left by then (its tree is gone). To
     count as told only what the group signal reached, grace reads
@@ -654,28 +682,28 @@ const METHOD: &str = "## Method and caveats
     a one-process stop about 90 µs, some 15 reads of /proc made while the
     app, woken on grace's CPU, waited for it; a version that deferred the
     look without the pid check counted a TERM handler's helper as told,
-    and was reverted.) As PID 1 the look lists the namespace's pids; as a
-    subreaper grace walks down its own subtree through
+    and was reverted.) As PID 1 the look reads the `stat` of every process
+    of the container's own /proc; as a subreaper grace walks down its own subtree through
     `/proc/PID/task/TID/children` (`CONFIG_PROC_CHILDREN`, which this
     kernel has): two small reads per descendant, then its own list again,
     walking down from what moved to it. On a kernel without it grace reads
     the `stat` of every process of the host instead (measured at about
     7 µs a process). grace also writes two log lines at a stop (the stop,
     the report), which the peers do not.
-  - As PID 1, the stop's one `kill(-1)` costs what the host holds, not the
-    container: the kernel walks its whole task list for it, under the
-    task-list lock. Traced: 18 µs with this VM's 71 processes (the group
-    `kill` of a subreaper stop, 13 µs; tini-static's `kill` of its child,
-    13 µs); with 6,000 sleeping processes added on the host, outside the
-    namespace, 1.15 ms, and grace's PID 1 stop took 2.0 ms at the median
-    against tini-static's 0.78 ms (100 stops each). A scratch build that
-    signals the groups instead, and what escaped them by pid at the look
-    (as a subreaper does), stopped 5 µs faster here at the median (0.518
-    against 0.523 ms, 1,500 stops), and a 10,000-process tree all in the
-    app's group in 480 ms against 537 (6 trials); but with half of the
-    tree escaped, in 631 ms against 514: its look reads every process's
-    `stat` (for its group) and signals 5,000 escaped processes one by
-    one, where one `kill(-1)` reached them all.
+  - As PID 1, grace signals the groups and what escaped them by pid, as
+    a subreaper does. Until this run it sent one `kill(-1)`, which reached
+    the escaped at once but cost what the host holds, not the container:
+    the kernel walks its whole task list for it, holding the lock that
+    every fork and exit on the node takes. Traced: 18 µs with this VM's 71
+    processes (the group `kill`, 13 µs); with 6,000 sleeping processes
+    added on the host, outside the namespace, 1.15 ms, and that build's PID
+    1 stop took 1.88 ms at the median against the groups' 0.56 ms and
+    tini-static's 0.53 ms (200 stops each; the busy-host table measures
+    this in every run). On this quiet VM the groups' stop was 2% faster
+    (0.555 against 0.566 ms, 1,500 stops). The cost is the half-escaped
+    tree: 880 ms against 594 (4 trials), as the look reads every process's
+    `stat` and signals 5,000 escaped processes one by one, where one
+    `kill(-1)` reached them all; all in the app's group, 691 against 681.
   - The stop's own cost, profiled for issue 12 (clock_gettime marks in a
     scratch build, `perf sched timehist`, `grace-bench stops` comparing
     builds in the same rounds), medians of 400 stops: from grace's wake-up
