@@ -354,6 +354,63 @@ fn pid1_without_its_own_proc_still_stops_escaped_daemons() {
     assert!(!report.contains("told=0"), "{report}");
 }
 
+/// A subreaper whose /proc a tmpfs hides: grace cannot list its tree, so
+/// the stop reaches what it can without /proc, the group. A group stopped
+/// with SIGSTOP gets its SIGCONT too, every member of it, and handles the
+/// stop signal, instead of sitting out the grace period stopped.
+#[test]
+fn without_proc_a_stopped_group_still_hears_the_stop() {
+    skip_if_emulated!(qemu::NO_SUBREAPER);
+    if !crate::common::can_unshare() {
+        return;
+    }
+    let dir = TempDir::new("hidden-proc");
+    let (m1, m2) = (dir.file("m1"), dir.file("m2"));
+    let t = testapp();
+    let script = format!("{t} trap TERM --marker {m2} & exec {t} trap TERM --marker {m1}");
+    let hide = r#"mount -t tmpfs none /proc && exec "$@""#;
+    let mut run = Init::new(Mode::Child)
+        .wrapper(&[
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            hide,
+            "sh",
+        ])
+        .args(["--grace-period", "20s"])
+        .command(["sh", "-c", &script])
+        .spawn();
+    let ready = run.wait_for_lines("ready", 2);
+    let pids: Vec<_> = ready.iter().map(|l| pid_of(l)).collect();
+    let group = nix::unistd::getpgid(Some(pids[0])).expect("the app's group");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(-group.as_raw()), Signal::SIGSTOP)
+        .expect("SIGSTOP to the group");
+    for pid in &pids {
+        eventually(SOON, "the group stopped", || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('T')))
+        });
+    }
+    let t0 = Instant::now();
+    run.signal(Signal::SIGTERM);
+    assert_eq!(run.wait(), 0, "{}", run.stderr());
+    assert!(
+        t0.elapsed() < SOON,
+        "waited for the deadline: {}",
+        run.stderr()
+    );
+    for m in [&m1, &m2] {
+        let got = marker(m);
+        assert!(
+            got.first().is_some_and(|l| l.starts_with("SIGTERM")),
+            "{m}: {got:?}"
+        );
+    }
+}
+
 /// A child stopped between its mask restore and its exec (a Ctrl-Z on the
 /// terminal path) must not leave grace waiting for the exec's report: it
 /// goes on to its loop, and a stop still works. The fork path is forced
