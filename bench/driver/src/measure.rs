@@ -624,11 +624,16 @@ fn signal_latency(
     trials: usize,
 ) -> R<Vec<Vec<f64>>> {
     let mut runs = start_all(inits, groups, w, "usr1")?;
+    // Once, before the first trial: the inits run on, and one is back in
+    // its wait within microseconds of a forward, long before its next
+    // trial after every other init's.
+    for (run, init) in runs.iter().zip(inits) {
+        until_idle(run.pid()).map_err(|e| format!("{}: {e}", init.name))?;
+    }
     let mut out = vec![Vec::with_capacity(trials); inits.len()];
     for trial in 0..trials {
         for n in rotation(trial, inits.len()) {
             let (run, samples, init) = (&mut runs[n], &mut out[n], &inits[n]);
-            until_idle(run.pid()).map_err(|e| format!("{}: {e}", init.name))?;
             let t0 = now_ns();
             kill(run.pid(), Signal::SIGUSR1).map_err(|e| format!("{}: kill: {e}", init.name))?;
             let line = run

@@ -627,9 +627,11 @@ const METHOD: &str = "## Method and caveats
   just before `kill` and by the app just after `sigwaitinfo`; the init's
   exit is taken as the end of its stdout pipe (the init holds it until it
   exits, after the app).
-- Every signal the driver times (forwarding, stop, big-tree stop, grace's
-  deadline) goes out once the init sleeps in its wait for signals (its
-  `/proc/PID/wchan`, polled every 50 µs). Sent the moment the app says
+- Every signal the driver times goes out once the init sleeps in its wait
+  for signals (its `/proc/PID/wchan`, polled every 50 µs): for the stops
+  and the deadline, whose every trial starts a new init, before each
+  trial; for the forwarding, whose inits run through all the trials,
+  before the first. Sent the moment the app says
   `ready`, a stop could find an init still finishing its start-up (grace
   waits for the app's exec to succeed, then prepares its stop) and time
   that instead: without perf, 13 trials in 2,400 found an init not yet
