@@ -196,11 +196,31 @@ pub struct Results {
     pub sizes: Vec<u64>,
     pub scaled: Scaled,
     pub busy: Busy,
+    /// How long the run took, and the CPU time the hypervisor took from
+    /// this machine meanwhile (steal), when /proc/stat shows it.
+    pub wall_s: f64,
+    pub steal_s: Option<f64>,
+}
+
+/// The machine's steal time so far, in seconds: the eighth value of
+/// `/proc/stat`'s `cpu` line, in `USER_HZ` (100 a second) ticks.
+fn steal_now() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: u64 = text
+        .lines()
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .nth(7)?
+        .parse()
+        .ok()?;
+    Some(ticks as f64 / 100.0)
 }
 
 type R<T> = Result<T, String>;
 
 pub fn all(inits: &[Init], scale: Scale) -> R<Results> {
+    let (t0, steal0) = (Instant::now(), steal_now());
     let groups = Groups::create(inits)?;
     let groups = groups.as_ref();
     let wheres = placements(groups);
@@ -298,6 +318,8 @@ pub fn all(inits: &[Init], scale: Scale) -> R<Results> {
         sizes,
         scaled,
         busy,
+        wall_s: t0.elapsed().as_secs_f64(),
+        steal_s: steal0.zip(steal_now()).map(|(a, b)| b - a),
     })
 }
 

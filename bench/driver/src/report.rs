@@ -482,6 +482,13 @@ pub fn markdown(inits: &[Init], scale: Scale, r: &Results) -> String {
         first_line("/usr/bin/dumb-init", &["--version"]),
         first_line("/usr/bin/catatonit", &["--version"]),
     );
+    if let Some(steal) = r.steal_s {
+        let _ = writeln!(
+            w,
+            "Steal: the hypervisor took {steal:.1} s of CPU from this machine during the {:.1} minutes of the run (`/proc/stat`). A run with much steal is slower and noisier for every init alike; compare runs with little.\n",
+            r.wall_s / 60.0
+        );
+    }
     let first = r.latency.first().map_or(Where::Host, |l| l.at);
     let _ = writeln!(
         w,
