@@ -1187,13 +1187,29 @@ fn scaled(inits: &[Init], groups: Option<&Groups>, w: Where, scale: Scale) -> R<
             }
         }
     }
+    // More trials at the smaller sizes, the same CPU time in all: a stop
+    // of 1,000 processes takes a tenth of one of 10,000, and its CPU time
+    // per process, the base of the growth, moved 3x between runs of 5.
+    let largest = scale.cost_sizes.iter().copied().max().unwrap_or(1);
+    let trials_at = |n: usize| scale.cost_trials * largest.div_ceil(n.max(1));
     eprintln!(
-        "grace-bench: grace's CPU time and peak RSS at {:?} processes, {} trial(s) each",
-        scale.cost_sizes, scale.cost_trials
+        "grace-bench: grace's CPU time and peak RSS at {:?} processes, {:?} trial(s)",
+        scale.cost_sizes,
+        scale
+            .cost_sizes
+            .iter()
+            .map(|&n| trials_at(n))
+            .collect::<Vec<_>>()
     );
     let at = place(groups, w, Some(g));
-    for _ in 0..scale.cost_trials {
-        for cost in &mut costs {
+    let rounds = scale
+        .cost_sizes
+        .iter()
+        .map(|&n| trials_at(n))
+        .max()
+        .unwrap_or(0);
+    for round in 0..rounds {
+        for cost in costs.iter_mut().filter(|c| round < trials_at(c.n)) {
             let stop = tree_stop(&inits[g], cost.pid1, cost.tree, cost.n, at, true)
                 .map_err(|e| format!("grace, cost at {}: {e}", cost.n))?;
             cost.trials.push(stop);

@@ -382,7 +382,7 @@ fn busy_table(w: &mut String, inits: &[Init], busy: &Busy) {
     );
 }
 
-fn scale_tables(w: &mut String, inits: &[Init], sc: &Scaled, trials: usize, cost_trials: usize) {
+fn scale_tables(w: &mut String, inits: &[Init], sc: &Scaled, trials: usize) {
     let _ = writeln!(
         w,
         "\n## Scale: stopping {n} processes\n\nThe app builds a tree of {n} processes (itself, workers, and up to 99 leaves per worker), every one of which dies on SIGTERM, says `ready`, and exits 0 on SIGTERM; the driver sends SIGTERM to the init and times until the end of the init's stdout, which every process of the tree holds: the init and the whole tree gone. As a subreaper (a plain child of the driver; dumb-init is none, its orphans go to the host's init) and as PID 1 of a new PID namespace. {trials} trial(s) each, round-robin: median and slowest. The floor does not apply (it reaps only until its own child is gone).\n",
@@ -418,9 +418,16 @@ fn scale_tables(w: &mut String, inits: &[Init], sc: &Scaled, trials: usize, cost
         w,
         "\nWith half of the tree escaped (its workers called `setsid` before forking their leaves) only grace is measured: grace finds the escaped processes (its subtree as a subreaper, the namespace's /proc as PID 1) and sends them SIGTERM too. The peers signal only their child's group: what escaped it keeps running until the runtime's SIGKILL (as PID 1: the kernel's, when PID 1 exits; as a subreaper: never, it outlives them).\n"
     );
+    let mut sizes: Vec<(usize, usize)> = sc.costs.iter().map(|c| (c.n, c.trials.len())).collect();
+    sizes.dedup();
+    let per_size = sizes
+        .iter()
+        .map(|(n, t)| format!("{t} at {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let _ = writeln!(
         w,
-        "### grace's own cost over the stop\n\ngrace's CPU time from SIGTERM to its exit (`/proc/PID/schedstat`, read before the signal and from the zombie; as PID 1 from the last sample, taken every millisecond while it ran) and its peak RSS (VmHWM, sampled every millisecond), {cost_trials} trial(s) each: medians. Growth: the CPU time per process at this size over the same at the smallest size; 1.00x is linear, an O(n²) step would show as a ratio near the ratio of the sizes.\n"
+        "### grace's own cost over the stop\n\ngrace's CPU time from SIGTERM to its exit (`/proc/PID/schedstat`, read before the signal and from the zombie; as PID 1 from the last sample, taken every millisecond while it ran) and its peak RSS (VmHWM, sampled every millisecond), trials per size {per_size} (more at the smaller sizes, whose stops are short and their CPU times noisier): medians. Growth: the CPU time per process at this size over the same at the smallest size; 1.00x is linear, an O(n²) step would show as a ratio near the ratio of the sizes.\n"
     );
     let _ = writeln!(
         w,
@@ -535,7 +542,7 @@ pub fn markdown(inits: &[Init], scale: Scale, r: &Results) -> String {
     }
 
     busy_table(w, inits, &r.busy);
-    scale_tables(w, inits, &r.scaled, scale.tree_trials, scale.cost_trials);
+    scale_tables(w, inits, &r.scaled, scale.tree_trials);
 
     let _ = writeln!(
         w,
