@@ -3,7 +3,7 @@
 # catatonit and with the floor (bench/floor: spawn, forward, wait, nothing
 # else), each init in a cgroup of its own as in a container, in one run:
 #
-#   bash bench/run.sh            full run (~8 minutes), writes BENCHMARKS.md
+#   bash bench/run.sh            full run (~11 minutes), writes BENCHMARKS.md
 #   bash bench/run.sh --smoke    every measurement once, small (< 1 minute),
 #                                report in $TMPDIR; what CI runs
 #
