@@ -257,23 +257,11 @@ fn main() {
             let inits = with_more_graces(inits(grace.into(), floor.into()), &args[4..]);
             stops(inits, trials)
         }
-        // Stops as PID 1 on a busy host alone, likewise:
-        // grace-bench busy GRACE FLOOR CROWD TRIALS [OTHER-GRACE...]
-        Some("busy") => {
-            let (Some(grace), Some(floor), Some(crowd), Some(trials)) = (
-                args.get(1),
-                args.get(2),
-                args.get(3).and_then(|t| t.parse().ok()),
-                args.get(4).and_then(|t| t.parse().ok()),
-            ) else {
-                usage()
-            };
-            let inits = with_more_graces(inits(grace.into(), floor.into()), &args[5..]);
-            busy(inits, crowd, trials)
-        }
-        // Big-tree stops alone, likewise:
+        // Big-tree stops alone, or stops as PID 1 on a busy host alone,
+        // likewise:
         // grace-bench trees GRACE FLOOR N TRIALS [OTHER-GRACE...]
-        Some("trees") => {
+        // grace-bench busy GRACE FLOOR CROWD TRIALS [OTHER-GRACE...]
+        Some(what @ ("trees" | "busy")) => {
             let (Some(grace), Some(floor), Some(n), Some(trials)) = (
                 args.get(1),
                 args.get(2),
@@ -283,7 +271,11 @@ fn main() {
                 usage()
             };
             let inits = with_more_graces(inits(grace.into(), floor.into()), &args[5..]);
-            trees(inits, n, trials)
+            if what == "trees" {
+                trees(inits, n, trials)
+            } else {
+                busy(inits, n, trials)
+            }
         }
         Some("run") => {
             let mut grace = None;

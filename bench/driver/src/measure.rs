@@ -809,17 +809,7 @@ impl Crowd {
             .map_err(|e| format!("the crowd: kill: {e}"))?;
         run.eof()?;
         run.reap()?;
-        let until = Instant::now() + PATIENCE;
-        while processes() > base + 50 {
-            if Instant::now() > until {
-                return Err(format!(
-                    "{} processes left of the crowd",
-                    processes() - base
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Ok(())
+        until_processes(base + 50, "after the crowd")
     }
 }
 
@@ -943,17 +933,25 @@ fn processes() -> usize {
 fn settle(n: usize) -> R<()> {
     static BASE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     let base = *BASE.get_or_init(processes);
+    until_processes(base + n / 10 + 50, "after the last trial")
+}
+
+/// Waits (bounded) until /proc lists at most `limit` processes: the
+/// host's init has reaped what a tree left.
+fn until_processes(limit: usize, what: &str) -> R<()> {
     let until = Instant::now() + PATIENCE;
-    while processes() > base + n / 10 + 50 {
+    loop {
+        let now = processes();
+        if now <= limit {
+            return Ok(());
+        }
         if Instant::now() > until {
             return Err(format!(
-                "{} processes left from the last trial",
-                processes() - base
+                "{now} processes still listed {what} (at most {limit} expected)"
             ));
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    Ok(())
 }
 
 /// Waits until `pid` sleeps in its wait for signals, as a signal in
