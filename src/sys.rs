@@ -480,8 +480,8 @@ fn aligned_span(start: usize) -> (usize, impl Iterator<Item = (usize, usize)>) {
 }
 
 /// A page table of grace's own, made just after the spawn and freed when
-/// the stop signal has gone out, so that grace's exit, after the app's, need not
-/// wait for other CPUs (`x86_64` only; elsewhere [`FlushAhead::prepare`]
+/// the stop signal has gone out, so that grace's exit, after the app's,
+/// need not wait for other CPUs (`x86_64` only; elsewhere [`FlushAhead::prepare`]
 /// makes none).
 ///
 /// Freeing a page table makes the kernel flush the TLB of every CPU it
@@ -498,9 +498,10 @@ fn aligned_span(start: usize) -> (usize, impl Iterator<Item = (usize, usize)>) {
 /// overlap the app's handling of that signal.
 ///
 /// Costs three system calls and a page fault while the app starts (none
-/// measurable in grace's start-up), one `munmap` at the stop, and 2 MiB of address space (no memory: one page of it is
-/// readable, and reads as the kernel's shared zero page). Best effort:
-/// where a call fails there is no page table, and only timing changes.
+/// measurable in grace's start-up), one `munmap` at the stop, and 2 MiB
+/// of address space (no memory: one page of it is readable, and reads as
+/// the kernel's shared zero page). Best effort: where a call fails there
+/// is no page table, and only timing changes.
 #[derive(Debug)]
 pub struct FlushAhead {
     /// The start of the 2 MiB range the page table maps, which nothing

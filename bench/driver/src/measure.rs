@@ -955,9 +955,9 @@ fn until_processes(limit: usize, what: &str) -> R<()> {
 }
 
 /// Waits until `pid` sleeps in its wait for signals, as a signal in
-/// production finds an init. Sent the moment the app prints `ready`, it could find an init still
-/// finishing its own start-up, and measure that instead of the stop (or
-/// the forwarding): grace, which waits for the app's exec to succeed and
+/// production finds an init. Sent the moment the app prints `ready`, it
+/// could find an init still finishing its own start-up, and measure that
+/// instead of the stop (or the forwarding): grace, which waits for the app's exec to succeed and
 /// then prepares its stop, was caught so in about half of the trials of a
 /// perf-traced run that kept the app on grace's CPU. The wait is read in
 /// `/proc/PID/wchan` (the kernel function the process sleeps in); where
@@ -1190,22 +1190,14 @@ fn scaled(inits: &[Init], groups: Option<&Groups>, w: Where, scale: Scale) -> R<
     // per process, the base of the growth, moved 3x between runs of 5.
     let largest = scale.cost_sizes.iter().copied().max().unwrap_or(1);
     let trials_at = |n: usize| scale.cost_trials * largest.div_ceil(n.max(1));
+    let trials: Vec<usize> = scale.cost_sizes.iter().map(|&n| trials_at(n)).collect();
     eprintln!(
-        "grace-bench: grace's CPU time and peak RSS at {:?} processes, {:?} trial(s)",
-        scale.cost_sizes,
-        scale
-            .cost_sizes
-            .iter()
-            .map(|&n| trials_at(n))
-            .collect::<Vec<_>>()
+        "grace-bench: grace's CPU time and peak RSS at {:?} processes, {trials:?} trial(s)",
+        scale.cost_sizes
     );
     let at = place(groups, w, Some(g));
-    let rounds = scale
-        .cost_sizes
-        .iter()
-        .map(|&n| trials_at(n))
-        .max()
-        .unwrap_or(0);
+    // The smallest size's trials: every size has run its own by then.
+    let rounds = trials.iter().copied().max().unwrap_or(0);
     for round in 0..rounds {
         for cost in costs.iter_mut().filter(|c| round < trials_at(c.n)) {
             let stop = tree_stop(&inits[g], cost.pid1, cost.tree, cost.n, at, true)
